@@ -1,0 +1,19 @@
+"""Shared fixtures: paths of the repository, and a writable copy of data/ for bad-input tests."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+
+
+@pytest.fixture
+def data_copy(tmp_path: Path) -> Path:
+    """A copy of data/ (CSVs, README with checksums, sources) that a test may break."""
+    target = tmp_path / "data"
+    shutil.copytree(DATA, target)
+    return target

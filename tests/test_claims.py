@@ -1,0 +1,142 @@
+"""The claims registry: quotes verbatim in their sources, chapters real, verdicts computed."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import yaml
+
+from tracking_evidence import claims
+from tracking_evidence.claims import Verdict
+from tracking_evidence.data import DataError
+
+from .conftest import DATA, ROOT
+
+
+def _toc_files() -> set[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    files = {toc["root"]}
+    for part in toc["parts"]:
+        files.update(chapter["file"] for chapter in part["chapters"])
+    return files
+
+
+def test_every_quote_is_verbatim_in_its_source():
+    registry = claims.load_claims()
+    for row in registry.itertuples():
+        assert row.quote in claims.source_text(row.source), row.id
+
+
+def test_sources_cover_the_three_texts_with_address_and_date():
+    sources = claims.load_sources()
+    assert sorted(sources["source"]) == ["A", "B", "C"]
+    assert sources["address"].str.len().gt(10).all()
+    assert sources["date_read"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    for row in sources.itertuples():
+        assert (DATA / "sources" / row.file).exists()
+
+
+def test_registry_has_no_verdict_column():
+    # verdicts are computed, never typed into the CSV
+    with open(DATA / "claims.csv", encoding="utf-8") as handle:
+        header = next(csv.reader(handle))
+    assert "verdict" not in header and "headline" not in header
+
+
+def test_every_claim_names_a_chapter_of_the_book():
+    registry = claims.load_claims()
+    toc = _toc_files()
+    for row in registry.itertuples():
+        assert f"book/{row.chapter.removesuffix('.md')}" in toc, (row.id, row.chapter)
+
+
+def test_registry_covers_the_three_sources_and_all_claim_types():
+    registry = claims.load_claims()
+    assert set(registry["source"]) == {"A", "B", "C"}
+    assert set(registry["type"]) == set(claims.CLAIM_TYPES)
+
+
+def test_ledger_columns_and_vocabulary():
+    table = claims.ledger()
+    for column in ["id", "source", "type", "quote", "chapter", "verdict", "headline"]:
+        assert column in table.columns
+    assert len(table) == len(claims.load_claims())
+    assert set(table["verdict"]) <= set(claims.VERDICTS) | {claims.PENDING}
+    assert table["headline"].str.strip().str.len().gt(0).all()
+
+
+def test_registered_verdicts_belong_to_registered_claims():
+    owners = claims.registered()
+    assert set(owners) <= set(claims.load_claims()["id"])
+
+
+def test_verdict_refuses_words_outside_the_vocabulary():
+    with pytest.raises(ValueError, match="not one of"):
+        Verdict("probably true", "headline")
+    with pytest.raises(ValueError, match="needs a headline"):
+        Verdict("supported", "  ")
+
+
+def test_a_second_owner_for_a_claim_is_refused():
+    @claims.verdict_for("Z9")
+    def first() -> Verdict:
+        return Verdict("supported", "x")
+
+    try:
+        with pytest.raises(ValueError, match="Z9 already has a verdict function"):
+
+            @claims.verdict_for("Z9")
+            def second() -> Verdict:
+                return Verdict("supported", "y")
+    finally:
+        claims._REGISTRY.pop("Z9", None)
+
+
+def test_ledger_refuses_a_verdict_for_an_unknown_claim():
+    claims._REGISTRY["Z8"] = lambda: Verdict("supported", "x")
+    try:
+        with pytest.raises(ValueError, match=r"claims not in the registry: \['Z8'\]"):
+            claims.ledger()
+    finally:
+        claims._REGISTRY.pop("Z8", None)
+
+
+def test_edited_quote_is_caught(data_copy):
+    path = data_copy / "claims.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("quite mixed", "very mixed"), encoding="utf-8")
+    with pytest.raises(DataError, match=r"claims\.csv, line \d+: quote of B6 is not found verbatim in source B"):
+        claims.check_quotes(data_copy)
+
+
+def test_duplicate_claim_id_is_caught(data_copy):
+    path = data_copy / "claims.csv"
+    text = path.read_text(encoding="utf-8").replace("\nA2,", "\nA1,", 1)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match="id 'A1' appears more than once"):
+        claims.load_claims(data_copy)
+
+
+def test_id_must_match_its_source(data_copy):
+    path = data_copy / "claims.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("\nA2,A,", "\nA2,B,", 1), encoding="utf-8")
+    with pytest.raises(DataError, match="id 'A2' is not source letter 'B' \\+ number"):
+        claims.load_claims(data_copy)
+
+
+def test_unknown_claim_type_is_caught(data_copy):
+    path = data_copy / "claims.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",empirical,", ",anecdotal,", 1), encoding="utf-8")
+    with pytest.raises(DataError, match="'anecdotal' is not one of"):
+        claims.load_claims(data_copy)
+
+
+def test_chapter_link_and_table_escape_html():
+    assert claims.chapter_link("gaps.md") == '<a href="gaps.html">gaps</a>'
+    with pytest.raises(ValueError, match="should name a .md file"):
+        claims.chapter_link("gaps")
+    registry = claims.load_claims().head(3).copy()
+    registry.loc[0, "quote"] = "a <b>bold</b> & odd quote"
+    html = claims.claims_html(registry, ["id", "quote", "chapter"])
+    assert html.count("<tr>") == 3 and 'href="reanalysis.html"' in html
+    assert "a &lt;b&gt;bold&lt;/b&gt; &amp; odd quote" in html
