@@ -106,8 +106,8 @@ for (name in names(datasets)) {
     trimfill_rows[[length(trimfill_rows) + 1]] <- list(
       data = name, method = method, k0 = tf$k0, side = tf$side,
       estimate = num(tf$beta), se = tf$se, ci_low = tf$ci.lb, ci_high = tf$ci.ub, tau2 = tf$tau2,
-      filled_yi = if (any(filled)) num(tf$yi[filled]) else numeric(0),
-      filled_vi = if (any(filled)) num(tf$vi[filled]) else numeric(0))
+      filled_yi = I(if (any(filled)) num(tf$yi[filled]) else numeric(0)),
+      filled_vi = I(if (any(filled)) num(tf$vi[filled]) else numeric(0)))
   }
 }
 
