@@ -1,0 +1,169 @@
+"""The B10 simulation (simulated data): directions the model must produce, error paths, the rule."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tracking_evidence import acceleration as acc
+
+SMALL = acc.Assumptions(rho=0.4, n=4000, replications=8)
+
+
+def test_no_effect_means_no_change():
+    # If acceleration does nothing, removing it cannot move anybody across the bar.
+    r = acc.simulate(replace(SMALL, effect=0.0))
+    assert r.change == 0.0
+    assert r.reach_public == pytest.approx(r.reach_removed)
+
+
+def test_full_private_takeup_means_no_change():
+    # Everyone eligible buys a private substitute of the same effect: nothing changes.
+    r = acc.simulate(replace(SMALL, gradient=0.0, baseline_takeup=1 - 1e-12))
+    assert r.change == pytest.approx(0.0, abs=1e-9)
+
+
+def test_no_ses_link_anywhere_gives_no_systematic_change():
+    # rho = 0 and gamma = 0: eligibility and take-up are independent of SES.
+    r = acc.simulate(replace(SMALL, rho=0.0, gradient=0.0, n=20000, replications=20))
+    assert abs(r.change) < 3 * r.change_se + 0.05
+
+
+def test_gradient_alone_widens_the_gap():
+    # rho = 0: public acceleration is SES-neutral; a private gradient hands it back to high SES.
+    r = acc.simulate(replace(SMALL, rho=0.0, gradient=1.0))
+    assert r.change > 3 * r.change_se
+
+
+def test_without_gradient_removal_narrows_the_gap_when_achievement_follows_ses():
+    # rho > 0, gamma = 0: the eligible are richer than average and lose acceleration equally.
+    r = acc.simulate(replace(SMALL, rho=0.6, gradient=0.0))
+    assert r.change < -3 * r.change_se
+
+
+def test_bar_sets_advanced_share_under_public_acceleration():
+    r = acc.simulate(SMALL)
+    assert r.reach_public == pytest.approx(100 * SMALL.advanced_share, abs=0.05)
+    assert r.reach_removed <= r.reach_public
+    assert r.gap_public == pytest.approx(r.top_public - r.bottom_public)
+
+
+def test_seeded_and_deterministic():
+    assert acc.simulate(SMALL, seed=1) == acc.simulate(SMALL, seed=1)
+    assert acc.simulate(SMALL, seed=1).change != acc.simulate(SMALL, seed=2).change
+
+
+def test_independent_single_replication():
+    # A second, loop-free re-implementation of one replication with the same generator stream.
+    a = replace(SMALL, replications=2)
+    child = np.random.SeedSequence(acc.SEED).spawn(2)[0]
+    rng = np.random.default_rng(child)
+    n = a.n
+    ses = rng.standard_normal(n)
+    prior = a.rho * ses + math.sqrt(1 - a.rho**2) * rng.standard_normal(n)
+    noise = a.noise_sd * rng.standard_normal(n)
+    u = rng.random(n)
+    order = np.argsort(-prior)
+    eligible = np.zeros(n, bool)
+    eligible[order[: int(round(a.eligible_share * n))]] = True
+    public = prior + a.effect * eligible + noise
+    bar = np.sort(public)[int(round((1 - a.advanced_share) * n))]
+    from scipy.stats import norm
+
+    private = eligible & (u < norm.cdf(a.gradient * ses))  # baseline 0.5 -> kappa = 0
+    removed = prior + a.effect * private + noise
+    q1, q3 = np.quantile(ses, [0.25, 0.75])
+    top, bottom = ses >= q3, ses <= q1
+    expected = (100 * ((removed >= bar)[top].mean() - (removed >= bar)[bottom].mean())) - (
+        100 * ((public >= bar)[top].mean() - (public >= bar)[bottom].mean())
+    )
+    got = acc._one(a, np.random.default_rng(np.random.SeedSequence(acc.SEED).spawn(2)[0]))
+    assert (got[2] - got[3]) - (got[0] - got[1]) == pytest.approx(expected, abs=100 * 2 / (n / 4))
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("rho", 1.0, "rho"),
+        ("effect", -0.1, "effect"),
+        ("baseline_takeup", 0.0, "baseline_takeup"),
+        ("eligible_share", 1.0, "eligible_share"),
+        ("advanced_share", 0.0, "advanced_share"),
+        ("n", 10, "n must be"),
+        ("replications", 1, "replications"),
+        ("gradient", float("nan"), "gradient"),
+        ("private_ratio", -1.0, "private_ratio"),
+    ],
+)
+def test_bad_assumptions(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        replace(SMALL, **{field: value})
+
+
+def test_bad_seed_and_grid():
+    with pytest.raises(ValueError, match="seed"):
+        acc.simulate(SMALL, seed=-1)
+    with pytest.raises(ValueError, match="at least one"):
+        acc.sensitivity(SMALL, [], [0.5])
+
+
+def _evidence(**over):
+    # Test fixture, not book data: a synthetic evidence table in the fixed schema.
+    rows = [
+        dict(id="E901", study="Fixture A", topic="acceleration", design="meta-analysis", outcome="achievement",
+             subgroup="all", unit="Hedges g", estimate=0.4),
+        dict(id="E902", study="Fixture B", topic="acceleration", design="quasi-experimental",
+             outcome="advanced math enrolment", subgroup="all", unit="percentage points", estimate=30.0),
+        dict(id="E903", study="Fixture C", topic="acceleration", design="RCT", outcome="score", subgroup="low",
+             unit="SD", estimate=0.2),
+        dict(id="E904", study="Fixture D", topic="tracking", design="RCT", outcome="score", subgroup="all",
+             unit="SD", estimate=0.9),
+    ]
+    frame = pd.DataFrame(rows)
+    for key, value in over.items():
+        frame[key] = value
+    return frame
+
+
+def test_acceleration_effects_selects_and_explains():
+    table = acc.acceleration_effects(_evidence())
+    assert list(table["id"]) == ["E901", "E902", "E903"]  # the tracking row is not an acceleration row
+    assert list(table["use"]) == [True, False, False]
+    assert table.loc[1, "reason"] == "unit is not a standardised mean difference"
+    assert table.loc[2, "reason"] == "subgroup estimate, not the whole group"
+    assert acc.effects_for_simulation(_evidence()) == ((0.4,), "evidence")
+    assert acc.effects_for_simulation(None) == (acc.ASSUMED_EFFECTS, "assumed")
+    assert acc.effects_for_simulation(_evidence(topic="tracking")) == (acc.ASSUMED_EFFECTS, "assumed")
+    with pytest.raises(ValueError, match="lacks column"):
+        acc.acceleration_effects(_evidence().drop(columns="unit"))
+
+
+def test_break_even_by_hand():
+    table = pd.DataFrame({"effect": [0.3] * 3, "gradient": [0.0, 1.0, 2.0], "change": [-1.0, 1.0, 3.0]})
+    assert acc.break_even_gradient(table, 0.3) == pytest.approx(0.5)
+    assert math.isnan(acc.break_even_gradient(table.assign(change=[1.0, 2.0, 3.0]), 0.3))
+    with pytest.raises(ValueError, match="no simulated rows"):
+        acc.break_even_gradient(table, 0.5)
+
+
+def _numbers(change, se=0.1):
+    table = pd.DataFrame({"effect": [0.3, 0.3], "gradient": [0.0, 2.0], "change": change, "change_se": [se, se]})
+    widen, narrow = table["change"] > 2 * se, table["change"] < -2 * se
+    return acc.B10Numbers(
+        rho=0.3, effects=(0.3,), effects_source="assumed", table=table,
+        break_even={0.3: acc.break_even_gradient(table, 0.3)},
+        widens_everywhere=bool(widen.all()), narrows_everywhere=bool(narrow.all()), share_widening=float(widen.mean()),
+    )
+
+
+def test_verdict_rule():
+    assert acc._b10_verdict_from(_numbers([1.0, 2.0])).verdict == "modelled"
+    assert acc._b10_verdict_from(_numbers([-1.0, -2.0])).verdict == "contradicted"
+    mixed = acc._b10_verdict_from(_numbers([-1.0, 1.0]))
+    assert mixed.verdict == "mixed"
+    assert "gamma exceeds 1.00" in mixed.headline
+    assert "simulated" in mixed.headline
