@@ -1,0 +1,153 @@
+"""The book's figures in one house style: a flat module of functions, each returning a matplotlib Figure.
+
+House style: figsize about (7, 4), dpi 100, one accent colour for estimates (``ACCENT``), grey for
+reference lines and regions, no top or right spines, labelled axes. Functions take data (or the
+result objects of :mod:`tracking_evidence.meta` and :mod:`tracking_evidence.bias`), never read files.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+__all__ = ["ACCENT", "GREY", "new_figure", "forest", "caterpillar", "funnel", "pcurve_plot"]
+
+ACCENT = "#1f5a96"
+SECOND = "#c0504d"
+GREY = "#7f7f7f"
+LIGHT = "#d9d9d9"
+
+
+def new_figure(figsize=(7, 4), dpi=100):
+    """A figure and axes in the house style."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig, ax
+
+
+def _z(level: float) -> float:
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def forest(yi, vi, labels, result=None, level: float = 0.95, xlabel: str = "Estimate", title: str | None = None,
+           figsize=None, summary_label: str | None = None):
+    """Forest plot: each study's estimate and ``level`` CI (square area proportional to its weight in
+    ``result``, else to 1/vi), then the pooled estimate as a diamond (its CI) with the prediction
+    interval as a bar beneath it when ``result`` (a :class:`~tracking_evidence.meta.PoolResult`) is given.
+    """
+    y = np.asarray(yi, dtype=float)
+    v = np.asarray(vi, dtype=float)
+    labels = list(labels)
+    if not (y.size == v.size == len(labels)):
+        raise ValueError(f"yi, vi and labels have different lengths ({y.size}, {v.size}, {len(labels)})")
+    k = y.size
+    height = figsize or (7, max(3.0, 0.28 * (k + 4)))
+    fig, ax = new_figure(figsize=height)
+    half = _z(level) * np.sqrt(v)
+    rows = np.arange(k, 0, -1) + 2
+    w = result.weights if result is not None and result.weights.size == k else (1 / v) / (1 / v).sum()
+    ax.hlines(rows, y - half, y + half, color="black", lw=1)
+    ax.scatter(y, rows, marker="s", s=20 + 400 * w / w.max() * 0.5, color=ACCENT, zorder=3)
+    ticks, ticklabels = list(rows), labels
+    if result is not None:
+        est, lo, hi = result.estimate, result.ci_low, result.ci_high
+        ax.fill([lo, est, hi, est], [1.5, 1.8, 1.5, 1.2], color=ACCENT, zorder=3)
+        ax.hlines(0.7, result.pi_low, result.pi_high, color=SECOND, lw=2)
+        ax.vlines([result.pi_low, result.pi_high], 0.55, 0.85, color=SECOND, lw=2)
+        ax.axvline(est, color=GREY, ls=":", lw=1)
+        name = summary_label or f"Pooled ({result.method}{', KNHA' if result.knha else ''})"
+        ticks = ticks + [1.5, 0.7]
+        ticklabels = ticklabels + [name, "Prediction interval"]
+    ax.set_yticks(ticks)
+    ax.set_yticklabels(ticklabels, fontsize=8)
+    ax.set_ylim(0.2, k + 3)
+    ax.set_xlabel(xlabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def caterpillar(yi, vi, result=None, level: float = 0.95, xlabel: str = "Study, ordered by estimate",
+                ylabel: str = "Estimate", title: str | None = None, highlight=None,
+                labels: tuple[str, str] = ("studies", "highlighted")):
+    """Every study's estimate and CI, sorted by estimate; the pooled estimate as a line and its
+    prediction interval as a shaded band when ``result`` is given. ``highlight``: boolean mask of
+    studies drawn in the second colour (e.g. one sector)."""
+    y = np.asarray(yi, dtype=float)
+    v = np.asarray(vi, dtype=float)
+    if y.size != v.size:
+        raise ValueError(f"yi and vi have different lengths ({y.size} and {v.size})")
+    order = np.argsort(y, kind="stable")
+    half = _z(level) * np.sqrt(v)
+    x = np.arange(1, y.size + 1)
+    fig, ax = new_figure()
+    if result is not None:
+        ax.axhspan(result.pi_low, result.pi_high, color=LIGHT, zorder=0, label="prediction interval")
+        ax.axhline(result.estimate, color=GREY, lw=1.5, label="pooled estimate")
+    colours = np.full(y.size, ACCENT, dtype=object)
+    if highlight is not None:
+        mask = np.asarray(highlight, dtype=bool)
+        colours[mask] = SECOND
+    colours = colours[order]
+    ax.vlines(x, (y - half)[order], (y + half)[order], colors=list(colours), lw=0.7)
+    ax.scatter(x, y[order], s=8, c=list(colours), zorder=3)
+    if highlight is not None:
+        ax.scatter([], [], s=8, color=ACCENT, label=labels[0])
+        ax.scatter([], [], s=8, color=SECOND, label=labels[1])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    if result is not None or highlight is not None:
+        ax.legend(frameon=False, fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def funnel(fdata: dict, trimfill=None, xlabel: str = "Estimate", title: str | None = None):
+    """Funnel plot from :func:`tracking_evidence.bias.funnel_data`: estimates against their standard
+    errors (inverted axis, most precise at the top) inside the pseudo-confidence region; with a
+    :class:`~tracking_evidence.bias.TrimFillResult`, the filled studies as open circles and the
+    trim-and-fill estimate as a dashed line."""
+    studies, region = fdata["studies"], fdata["region"]
+    fig, ax = new_figure()
+    ax.fill_betweenx(region["sei"], region["low"], region["high"], color=LIGHT, zorder=0,
+                     label=f"{fdata['level']:.0%} pseudo-confidence region")
+    ax.axvline(fdata["estimate"], color=GREY, lw=1.2, label="FE estimate")
+    ax.scatter(studies["yi"], studies["sei"], s=12, color=ACCENT, zorder=3, label="studies")
+    if trimfill is not None and trimfill.k0 > 0:
+        ax.scatter(trimfill.filled_yi, np.sqrt(trimfill.filled_vi), s=14, facecolors="none", edgecolors=SECOND,
+                   zorder=3, label=f"filled ({trimfill.k0})")
+        ax.axvline(trimfill.estimate, color=SECOND, ls="--", lw=1.2, label="trim-and-fill estimate")
+    ax.set_ylim(region["sei"].max(), 0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Standard error")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(frameon=False, fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def pcurve_plot(result, title: str | None = None):
+    """The p-curve (share of significant p-values in each .01 bin) against the shapes expected under
+    no effect (flat) and under 33% power, from a :class:`~tracking_evidence.bias.PCurveResult`."""
+    bins = result.bins
+    mids = (bins["p_low"] + bins["p_high"]) / 2
+    fig, ax = new_figure()
+    ax.plot(mids, bins["share"], marker="o", color=ACCENT, label=f"observed ({result.k_significant} p < .05)")
+    ax.plot(mids, bins["share_null"], ls=":", color=GREY, label="no effect")
+    ax.plot(mids, bins["share_33"], ls="--", color=SECOND, label="33% power")
+    ax.set_xticks(mids)
+    ax.set_xticklabels([f"{lo:.2f}-{hi:.2f}" for lo, hi in zip(bins["p_low"], bins["p_high"])])
+    ax.set_xlabel("p-value")
+    ax.set_ylabel("Share of significant results")
+    ax.set_ylim(0, 1)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
