@@ -352,7 +352,8 @@ class MetaRegResult:
 
     ``qm``: omnibus test of every coefficient but the intercept, a chi-square on ``qm_df[0]`` df,
     or with KNHA an F on ``qm_df`` (metafor's convention: the F value is QM/m). ``r2`` is the share
-    of tau2 explained, ``max(0, (tau2_RE - tau2) / tau2_RE)``, as a fraction (None for FE).
+    of tau2 explained, ``max(0, (tau2_RE - tau2) / tau2_RE)``, as a fraction; for FE models, as
+    metafor, the adjusted R^2 of the weighted regression, ``1 - (QE/Q)(k-1)/(k-p)``.
     """
 
     names: tuple[str, ...]
@@ -463,7 +464,11 @@ def metareg(yi, vi, X, method: str = "REML", knha: bool = False, level: float = 
         qm, qm_p = float("nan"), float("nan")
     qe, qe_p, i2, h2 = _heterogeneity(y, v, M, p, tau2, method)
     tau2_re = r2 = None
-    if method != "FE" and intercept:
+    if intercept and method == "FE":
+        # metafor, for FE models: the adjusted R^2 of the weighted regression (weights 1/vi)
+        q_total = _heterogeneity(y, v, None, 1, 0.0, "FE")[0]
+        r2 = max(0.0, 1 - (qe / q_total) * (k - 1) / (k - p)) if q_total > 0 else 0.0
+    elif intercept:
         tau2_re = estimate_tau2(y, v, None, method)
         r2 = max(0.0, (tau2_re - tau2) / tau2_re) if tau2_re > 0 else 0.0
     return MetaRegResult(
