@@ -1,0 +1,196 @@
+"""Tests of tracking_evidence.models: the tracking-intensity model, its calibration and B9."""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tracking_evidence import claims, models
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _params(**changes) -> models.Params:
+    base = dict(alpha=0.5, h=0.5, gamma_bottom=0.2, gamma_middle=0.3, gamma_top=0.4, kappa=0.5, epsilon=0.0,
+                rho_bottom=0.5, rho_middle=0.5, rho_top=0.5, delta_bottom=-1.0, delta_middle=-0.1,
+                delta_top=0.8, p_bottom=0.25, p_middle=0.5, p_top=0.25, e=0.1)
+    base.update(changes)
+    return models.Params(**base)
+
+
+def _random_params(rng) -> models.Params:
+    shares = rng.dirichlet([2, 4, 2])
+    return models.Params(
+        alpha=rng.uniform(0, 1), h=rng.uniform(0, 1), gamma_bottom=rng.uniform(-0.5, 0.8),
+        gamma_middle=rng.uniform(-0.5, 0.8), gamma_top=rng.uniform(-0.5, 0.8), kappa=rng.uniform(0, 2),
+        epsilon=rng.uniform(0, 1.5), rho_bottom=rng.uniform(0, 1), rho_middle=rng.uniform(0, 1),
+        rho_top=rng.uniform(0, 1), delta_bottom=rng.uniform(-2, 0), delta_middle=rng.uniform(-0.5, 0.5),
+        delta_top=rng.uniform(0, 2), p_bottom=shares[0], p_middle=shares[1], p_top=1 - shares[0] - shares[1],
+        e=rng.uniform(0, 0.3),
+    )
+
+
+# ------------------------------------------------------------------ the model's algebra
+
+
+def test_closed_form_optimum_matches_a_grid_search():
+    rng = np.random.default_rng(1)
+    points = 4001
+    for _ in range(300):
+        p = _random_params(rng)
+        closed, grid = models.optimum(p), models.optimum_grid(p, points)
+        # the welfare at the closed form is never below the grid's best (up to float noise)
+        assert models.welfare(p, closed) >= models.welfare(p, grid) - 1e-12
+        if not math.isclose(models.welfare(p, 0.0), models.welfare(p, 1.0), abs_tol=1e-9):
+            assert abs(closed - grid) <= 1.0 / (points - 1) + 1e-12 or \
+                models.welfare(p, closed) == pytest.approx(models.welfare(p, grid), abs=1e-9)
+
+
+def test_coefficients_reproduce_the_band_by_band_welfare():
+    rng = np.random.default_rng(2)
+    s = np.linspace(0, 1, 11)
+    for _ in range(50):
+        p = _random_params(rng)
+        a, c = models.coefficients(p)
+        assert np.allclose(models.welfare(p, s), a * (s - p.h * s**2 / 2) - c * s, atol=1e-12)
+
+
+def test_welfare_is_zero_without_tracking_and_parts_add_up():
+    p = _params()
+    assert models.welfare(p, 0.0) == 0.0
+    g = models.gains(p, np.array([0.3, 1.0]))
+    for band in models.BANDS:
+        assert np.allclose(g[band], g[f"{band}_targeting"] + g[f"{band}_peers"] + g[f"{band}_sections"])
+
+
+def test_regime_conditions():
+    # no peer terms: C = kappa * e, A = alpha * 0.5
+    flat = dict(gamma_bottom=0.0, gamma_middle=0.0, gamma_top=0.0)
+    none = _params(alpha=0.2, kappa=1.5, e=0.1, **flat)  # A = 0.1, C = 0.15 >= A
+    assert models.optimum(none) == 0.0 and models.regime(models.optimum(none)) == "none"
+    full = _params(alpha=0.2, kappa=0.2, e=0.1, **flat)  # A = 0.1, C = 0.02 <= A(1 - h) = 0.05
+    assert models.optimum(full) == 1.0 and models.regime(1.0) == "full"
+    middle = _params(alpha=0.2, kappa=0.8, e=0.1, **flat)  # A = 0.1, C = 0.08: s* = (0.1-0.08)/(0.1*0.5) = 0.4
+    assert models.optimum(middle) == pytest.approx(0.4)
+    assert models.regime(0.4) == "compromise"
+
+
+def test_linear_case_is_a_corner():
+    assert models.optimum(_params(h=0.0, kappa=0.0)) == 1.0
+    assert models.optimum(_params(h=0.0, alpha=0.0, kappa=1.0)) == 0.0
+
+
+def test_break_even_zeroes_the_margin():
+    p = _params(epsilon=0.1)
+    for name in ("epsilon", "kappa", "alpha", "gamma_top"):
+        value = models.break_even(name, p)
+        changed = models._replace_unchecked(p, name, value)
+        assert models.margin(changed) == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="linear"):
+        models.break_even("h", p)
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"h": 1.5}, "h must lie"),
+    ({"kappa": -0.1}, "kappa must be non-negative"),
+    ({"rho_top": 1.2}, "rho_top"),
+    ({"p_top": 0.5}, "sum to 1"),
+    ({"alpha": float("nan")}, "not finite"),
+])
+def test_params_bad_inputs(changes, match):
+    with pytest.raises(ValueError, match=match):
+        _params(**changes)
+
+
+def test_intensity_outside_unit_interval_is_an_error():
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        models.welfare(_params(), 1.2)
+    with pytest.raises(ValueError, match="at least 2"):
+        models.optimum_grid(_params(), 1)
+
+
+def test_section_increase_by_hand():
+    # 120 students, cap 30: 4 sections untracked; tracks 30/60/30 -> 1 + 2 + 1 = 4; tracks of 40/80 -> 2 + 3 = 5
+    assert models.section_increase((0.25, 0.5, 0.25), cap=30, grade_sizes=(120,)) == 0.0
+    assert models.section_increase((1 / 3, 2 / 3), cap=30, grade_sizes=(120,)) == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="empty"):
+        models.section_increase((0.5, 0.5), grade_sizes=())
+
+
+# ------------------------------------------------------------------ calibration
+
+
+def _evidence_rows():
+    with (REPO / "data" / "evidence.csv").open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_alpha_reproduces_the_published_within_class_mean():
+    table = models.calibration()
+    within = [float(r["estimate"]) for r in _evidence_rows()
+              if r["topic"] == "ability grouping" and r["subgroup"] == "all" and "within-class" in r["comparison"]
+              and ("no grouping" in r["comparison"] or "vs none" in r["comparison"])]
+    if not within:  # without rows alpha must be declared an assumption
+        assert table.loc["alpha", "source"] == "assumption"
+        return
+    assert table.loc["alpha", "source"] == "published"
+    p = models.central_params()
+    first_subject_gain = sum(getattr(p, f"p_{b}") * p.alpha * (1 - getattr(p, f"rho_{b}")) for b in models.BANDS)
+    assert first_subject_gain == pytest.approx(np.mean(within), rel=1e-12)
+
+
+def test_alpha_low_reproduces_the_between_class_mean():
+    table = models.calibration()
+    between = [float(r["estimate"]) for r in _evidence_rows()
+               if r["topic"] == "ability grouping" and r["subgroup"] == "all" and "between-class" in r["comparison"]
+               and ("no grouping" in r["comparison"] or "heterogeneous" in r["comparison"])]
+    if table.loc["alpha", "source"] != "published" or not between:
+        assert table.loc["alpha", "low"] == 0.0
+        return
+    p = replace(models.central_params(), alpha=table.loc["alpha", "low"], epsilon=0.0)
+    assert models.welfare(p, 1.0) == pytest.approx(np.mean(between), rel=1e-9)
+
+
+def test_calibration_ranges_are_ordered_and_contain_the_centre():
+    table = models.calibration()
+    assert (table["low"] <= table["central"] + 1e-12).all()
+    assert (table["central"] <= table["high"] + 1e-12).all()
+    assert set(table["source"]) <= {"book estimate", "published", "computed", "assumption"}
+    assert set(asdict(models.central_params())) == set(table.index)
+
+
+def test_tornado_covers_every_varied_parameter():
+    tornado = models.tornado()
+    assert set(tornado["parameter"]) == set(models.varied_parameters())
+    assert tornado[["s_at_low", "s_at_high"]].apply(lambda c: c.between(0, 1)).all().all()
+    assert (tornado["swing"].diff().dropna() <= 1e-12).all()  # sorted by swing
+
+
+def test_regime_grid_shape_and_unknown_parameter():
+    grid = models.regime_grid("alpha", "epsilon", n=5)
+    assert len(grid) == 25 and grid["s_star"].between(0, 1).all()
+    with pytest.raises(ValueError, match="unknown parameter"):
+        models.regime_grid("beta", "epsilon")
+
+
+def test_monte_carlo_is_seeded():
+    a, b = models.monte_carlo(200), models.monte_carlo(200)
+    assert a.equals(b)
+    assert set(a["regime"]) <= {"none", "compromise", "full"}
+    with pytest.raises(ValueError, match="at least 1"):
+        models.monte_carlo(0)
+
+
+def test_b9_is_modelled_and_states_its_numbers():
+    owner = claims.registered()["B9"]
+    assert owner.__module__ == "tracking_evidence.models"
+    verdict = owner()
+    assert verdict.verdict == "modelled"
+    numbers = models.b9_numbers()
+    assert f"s* = {numbers['s_central']:.2f}" in verdict.headline
+    assert numbers["share_none"] + numbers["share_compromise"] + numbers["share_full"] == pytest.approx(1.0)
