@@ -113,15 +113,19 @@ def test_bad_seed_and_grid():
 
 def _evidence(**over):
     # Test fixture, not book data: a synthetic evidence table in the fixed schema.
+    same = "accelerated vs non-accelerated same-age peers"
     rows = [
         dict(id="E901", study="Fixture A", topic="acceleration", design="meta-analysis", outcome="achievement",
-             subgroup="all", unit="Hedges g", estimate=0.4),
+             comparison=same, subgroup="high", unit="Hedges g", estimate=0.4),
         dict(id="E902", study="Fixture B", topic="acceleration", design="quasi-experimental",
-             outcome="advanced math enrolment", subgroup="all", unit="percentage points", estimate=30.0),
-        dict(id="E903", study="Fixture C", topic="acceleration", design="RCT", outcome="score", subgroup="low",
-             unit="SD", estimate=0.2),
-        dict(id="E904", study="Fixture D", topic="tracking", design="RCT", outcome="score", subgroup="all",
-             unit="SD", estimate=0.9),
+             outcome="advanced math enrolment", comparison=same, subgroup="all", unit="percentage points",
+             estimate=30.0),
+        dict(id="E903", study="Fixture C", topic="acceleration", design="RCT", outcome="social-emotional development",
+             comparison=same, subgroup="high", unit="SD", estimate=0.2),
+        dict(id="E904", study="Fixture D", topic="tracking", design="RCT", outcome="score", comparison=same,
+             subgroup="all", unit="SD", estimate=0.9),
+        dict(id="E905", study="Fixture E", topic="acceleration", design="meta-analysis", outcome="test scores",
+             comparison="accelerated vs older peers", subgroup="high", unit="Hedges g", estimate=0.1),
     ]
     frame = pd.DataFrame(rows)
     for key, value in over.items():
@@ -131,10 +135,11 @@ def _evidence(**over):
 
 def test_acceleration_effects_selects_and_explains():
     table = acc.acceleration_effects(_evidence())
-    assert list(table["id"]) == ["E901", "E902", "E903"]  # the tracking row is not an acceleration row
-    assert list(table["use"]) == [True, False, False]
+    assert list(table["id"]) == ["E901", "E902", "E903", "E905"]  # the tracking row is not an acceleration row
+    assert list(table["use"]) == [True, False, False, False]
     assert table.loc[1, "reason"] == "unit is not a standardised mean difference"
-    assert table.loc[2, "reason"] == "subgroup estimate, not the whole group"
+    assert table.loc[2, "reason"] == "outcome is not achievement"
+    assert table.loc[3, "reason"].startswith("compared with older peers")
     assert acc.effects_for_simulation(_evidence()) == ((0.4,), "evidence")
     assert acc.effects_for_simulation(None) == (acc.ASSUMED_EFFECTS, "assumed")
     assert acc.effects_for_simulation(_evidence(topic="tracking")) == (acc.ASSUMED_EFFECTS, "assumed")

@@ -94,7 +94,7 @@ class Assumptions:
     advanced_share: float = 0.3
     noise_sd: float = 1.0
     n: int = 20_000
-    replications: int = 20
+    replications: int = 10
 
     def __post_init__(self) -> None:
         checks = [
@@ -194,31 +194,36 @@ def _is_smd(unit: str) -> bool:
 
 
 def acceleration_effects(evidence: pd.DataFrame) -> pd.DataFrame:
-    """The rows of an evidence table with ``topic == "acceleration"`` whose unit is a standardised
-    mean difference (SD, Hedges g, Cohen d, effect size), with a column ``use`` saying whether the
-    row enters the simulation and ``reason`` saying why not.
-
-    A row enters when its unit is an SD unit, its estimate is finite, and its subgroup is ``all``
-    (a subgroup effect is shown but not used). Nothing is dropped: every acceleration row is
-    returned with its reason.
+    """The rows of an evidence table with ``topic == "acceleration"``, with a column ``use`` saying
+    whether the row enters the simulation as an effect of acceleration and ``reason`` saying why
+    not. A row enters when its unit is a standardised mean difference (SD, Hedges g, Cohen d,
+    effect size), its estimate is finite, its outcome is achievement (scores, tests, exams,
+    achievement; not social-emotional or course-taking outcomes), and it compares accelerated
+    students with non-accelerated students of the same age (a comparison with *older* peers
+    answers another question). The subgroup is kept as reported: effects of acceleration are, by
+    nature, effects on the students who were accelerated. Nothing is dropped: every acceleration
+    row is returned with its reason.
     """
-    required = {"id", "study", "topic", "design", "outcome", "subgroup", "unit", "estimate"}
+    required = {"id", "study", "topic", "design", "outcome", "comparison", "subgroup", "unit", "estimate"}
     missing = required - set(evidence.columns)
     if missing:
         raise ValueError(f"evidence table lacks column(s) {sorted(missing)}")
     rows = evidence[evidence["topic"] == "acceleration"].copy()
-    smd = rows["unit"].map(_is_smd)
-    finite = np.isfinite(pd.to_numeric(rows["estimate"], errors="coerce"))
-    whole = rows["subgroup"].astype(str).str.strip().str.lower().eq("all")
-    rows["use"] = smd & finite & whole
-    rows["reason"] = np.where(
-        ~smd, "unit is not a standardised mean difference",
-        np.where(~finite, "estimate is not a finite number",
-                 np.where(~whole, "subgroup estimate, not the whole group", "used")),
+    smd = rows["unit"].map(_is_smd).astype(bool)
+    finite = pd.Series(np.isfinite(pd.to_numeric(rows["estimate"], errors="coerce")), index=rows.index)
+    outcome = rows["outcome"].astype(str).str.lower()
+    achievement = outcome.str.contains(r"achievement|score|test|exam", regex=True) & ~outcome.str.contains(
+        r"social|emotion", regex=True)
+    older = rows["comparison"].astype(str).str.lower().str.contains("older")
+    rows["use"] = smd & finite & achievement & ~older
+    rows["reason"] = np.select(
+        [~smd, ~finite, ~achievement, older],
+        ["unit is not a standardised mean difference", "estimate is not a finite number",
+         "outcome is not achievement", "compared with older peers, not with non-accelerated same-age peers"],
+        default="used",
     )
-    return rows[["id", "study", "design", "outcome", "subgroup", "unit", "estimate", "use", "reason"]].reset_index(
-        drop=True
-    )
+    return rows[["id", "study", "design", "outcome", "comparison", "subgroup", "unit", "estimate", "use",
+                 "reason"]].reset_index(drop=True)
 
 
 def effects_for_simulation(evidence: pd.DataFrame | None) -> tuple[tuple[float, ...], str]:
