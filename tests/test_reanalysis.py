@@ -394,3 +394,21 @@ def test_verdicts_are_registered_fast_and_in_the_vocabulary():
 def test_a4_reads_p_below_0001_as_unverified():
     assert ra.a4_verdict().verdict == "mixed"
     assert "p < 0.001" in ra.a4_verdict().headline
+
+
+def test_tost_curve_crosses_alpha_at_tost_max_se():
+    ses = np.array([0.02, 0.0224, 0.0226, 0.05])
+    p = ra.tost_curve(-0.063, ses, -0.1, 0.1)
+    assert list(p < 0.05) == [True, True, False, False]
+    with pytest.raises(ValueError, match="positive"):
+        ra.tost_curve(-0.063, [0.02, -0.01], -0.1, 0.1)
+
+
+def test_hsb_gap_agrees_with_the_gaps_module():
+    # independent implementation by another engineer (tracking_evidence.gaps), same definition
+    from tracking_evidence import gaps
+
+    theirs = gaps.hsb_ses_quartile_gap(n_boot=0)
+    ours = ra.hsb_gap()
+    assert ours.d == pytest.approx(theirs.d, rel=1e-12)
+    assert (ours.n_top, ours.n_bottom) == (theirs.n_reference, theirs.n_focal)

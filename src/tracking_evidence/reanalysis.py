@@ -53,6 +53,7 @@ __all__ = [
     "TostResult",
     "z_tost",
     "tost_max_se",
+    "tost_curve",
     "power",
     "mde",
     "DiffResult",
@@ -68,6 +69,8 @@ __all__ = [
     "looks_balanced",
     "simulate_votecount",
     "votecount_grid",
+    "achievement_votecount",
+    "inequality_votecount",
     "ses_quartile_gap",
     "u3",
     "achievement_summary",
@@ -312,6 +315,11 @@ def tost_max_se(estimate: float, low: float, high: float, alpha: float = 0.05) -
     alpha = _probability("alpha", alpha)
     margin = min(est - low, high - est)
     return max(margin, 0.0) / z_crit(alpha, two_sided=False)
+
+
+def tost_curve(estimate: float, ses, low: float, high: float) -> np.ndarray:
+    """TOST p-value (:func:`z_tost`) at each SE in ``ses`` (for the figure of p against SE)."""
+    return np.array([z_tost(estimate, s, low, high).p for s in _se_array("ses", ses)])
 
 
 def power(effect, se, alpha: float = 0.05):
@@ -776,7 +784,7 @@ def a3_verdict() -> Verdict:
     "not significant" implies (SE lower bound, smallest CI, TOST at +/-0.1 and +/-0.2)."""
     a = achievement_summary()
     ok = figure_in_text(a["g"], TERRIN_ABSTRACT) and "not statistically significant" in TERRIN_ABSTRACT
-    lo, hi = a["ci_at_se_min"]
+    lo, hi = (round(x, 12) + 0.0 for x in a["ci_at_se_min"])  # + 0.0: no "-0.000"
     verdict = "supported" if ok else "contradicted"
     return Verdict(verdict, f"g = {a['g']:.3f} and 'not significant' match the abstract; but not significant means "
                             f"SE >= {a['se_min']:.4f}, a 95% CI of at least [{lo:.3f}, {hi:.3f}]; equivalence at "
@@ -831,8 +839,15 @@ def a5_verdict() -> Verdict:
 
 
 @cache
-def _b6_grid() -> pd.DataFrame:
-    return votecount_grid(REPORTED["g_achievement"], taus=(0.0, 0.1, 0.2, 0.3), reps=2_000)
+def achievement_votecount() -> pd.DataFrame:
+    """:func:`votecount_grid` for the reported achievement mean, 10,000 replications (cached)."""
+    return votecount_grid(REPORTED["g_achievement"])
+
+
+@cache
+def inequality_votecount() -> pd.DataFrame:
+    """:func:`votecount_grid` for the reported inequality mean, 10,000 replications (cached)."""
+    return votecount_grid(REPORTED["g_inequality"])
 
 
 @verdict_for("B6")
@@ -845,7 +860,7 @@ def b6_verdict() -> Verdict:
     effect looks like on achievement, while on inequality the pooled mean is significantly
     positive (abstract): ``mixed``. Otherwise the simulation cannot say what such a literature
     looks like: ``not testable here``."""
-    grid = _b6_grid()
+    grid = achievement_votecount()
     consistent = grid[grid["pooled not significant"] >= 0.5]
     if consistent.empty:
         return Verdict("not testable here", "no assumed configuration reproduces a non-significant pooled mean")
