@@ -409,6 +409,14 @@ def test_schools_needed_matches_closed_form_normal_approximation(effect, m, icc)
     assert gaps.cluster_trial_power(effect, j, m, icc) == pytest.approx(closed_power, abs=1e-9)
 
 
+def test_schools_needed_limit_is_approached_from_above():
+    limit = gaps.schools_needed_limit(0.117, 0.18)
+    needed = [gaps.schools_needed(0.117, m, 0.18) for m in (10, 100, 1000, 100000)]
+    assert all(j >= limit for j in needed)
+    assert needed == sorted(needed, reverse=True)
+    assert needed[-1] - limit < 2.5
+
+
 def test_gap_change_sample_size_by_simulation():
     # Simulated cluster-randomised trials: the power of the treatment x group contrast at the
     # J that the formula gives for 80% power should be close to 0.8.

@@ -823,6 +823,16 @@ def schools_needed(effect: float, m: int, icc: float, alpha: float = 0.05, power
     return int(2 * np.ceil(float(n_star) * design_effect(m, icc) / m - 1e-9))
 
 
+def schools_needed_limit(effect: float, icc: float, alpha: float = 0.05, power: float = 0.8) -> float:
+    r"""The fewest schools any school size can achieve for a mean shift of ``effect`` SDs: the
+    limit of :func:`schools_needed` as :math:`m\to\infty`,
+    :math:`4(z_{1-\alpha/2}+z_{1-\beta})^2\rho/\delta^2` (not rounded)."""
+    _check_power_inputs(effect, alpha, power)
+    design_effect(1, icc)
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    return float(4 * z**2 * icc / effect**2)
+
+
 def schools_needed_gap_change(
     effect: float,
     m: int,
