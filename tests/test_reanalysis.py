@@ -52,6 +52,10 @@ def test_reported_figures_appear_in_their_sentences():
     assert not ra.figure_in_text(ra.REPORTED["p_inequality_source_a"], ra.TERRIN_ABSTRACT)
     # Source A's sentence is verbatim in the shipped source text
     assert ra.SOURCE_A_SENTENCE in claims.source_text("A")
+    # The bibliographic line of the same page (https://iris.unitn.it/handle/11572/354943):
+    # "REVIEW OF EDUCATIONAL RESEARCH. - ISSN 0034-6543. - 2023, 93:2(2023), pp. 236-274."
+    assert "2023, 93:2(2023), pp. 236-274" in ra.TERRIN_RECORD
+    assert ra.a2_verdict().verdict == "supported"  # 2023, 53, 2000 and 2021 all found
     assert ra.TERRIN_ABSTRACT_ADDRESS.startswith("https://")
 
 
@@ -309,12 +313,10 @@ def test_pooled_se_and_implied_tau_are_inverse():
     se = ra.pooled_se(53, 0.1, 0.2)
     assert ra.implied_tau(se, 53, 0.1) == pytest.approx(0.2)
     # equal-SE random-effects mean: statsmodels gives the same SE when tau2 is known
-    y = np.linspace(-0.3, 0.3, 53)
     v = np.full(53, 0.01)
     w = 1 / (v + 0.04)
     assert se == pytest.approx(1 / math.sqrt(w.sum()))
     assert ra.implied_tau(0.001, 53, 0.1) == 0.0
-    assert y.size == 53
     with pytest.raises(ValueError, match="at least 2"):
         ra.pooled_se(1, 0.1, 0.1)
     with pytest.raises(ValueError, match="non-negative"):
