@@ -240,26 +240,16 @@ def standardized_gap(
     )
 
 
-def _bootstrap_d(y: np.ndarray, is_focal: np.ndarray, clusters: np.ndarray | None, n_boot: int, seed: int) -> np.ndarray:
+def _bootstrap_d(
+    y: np.ndarray, is_focal: np.ndarray, clusters: np.ndarray | None, n_boot: int, seed: int
+) -> np.ndarray:
     """Seeded percentile-bootstrap draws of Cohen's d, resampling rows or whole clusters."""
     rng = np.random.default_rng(seed)
+    members = _cluster_members(clusters) if clusters is not None else None
     draws = np.empty(n_boot)
-    if clusters is None:
-        n = len(y)
-        for b in range(n_boot):
-            idx = rng.integers(0, n, n)
-            draws[b] = _d_or_nan(y[idx], is_focal[idx])
-    else:
-        codes, _ = pd.factorize(clusters)
-        order = np.argsort(codes, kind="stable")
-        counts = np.bincount(codes)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        members = [order[s : s + c] for s, c in zip(starts, counts, strict=True)]
-        k = len(members)
-        for b in range(n_boot):
-            chosen = rng.integers(0, k, k)
-            idx = np.concatenate([members[j] for j in chosen])
-            draws[b] = _d_or_nan(y[idx], is_focal[idx])
+    for b in range(n_boot):
+        idx = _resample(rng, len(y), members)
+        draws[b] = _d_or_nan(y[idx], is_focal[idx])
     draws = draws[np.isfinite(draws)]
     if len(draws) < 0.9 * n_boot:
         raise ValueError("more than 10% of bootstrap resamples lacked one of the groups: too few observations")
@@ -494,7 +484,9 @@ def oaxaca(
     is_focal = (data[group] == focal).to_numpy()
     counts = (int(is_focal.sum()), int((~is_focal).sum()))
     if min(counts) <= len(covariates) + 1:
-        raise ValueError(f"too few observations in a group ({counts}) for {len(covariates)} covariate(s) and an intercept")
+        raise ValueError(
+            f"too few observations in a group ({counts}) for {len(covariates)} covariate(s) and an intercept"
+        )
 
     y = data[outcome].to_numpy(dtype=float)
     X = np.column_stack([data[covariates].to_numpy(dtype=float), np.ones(len(data))])
