@@ -26,7 +26,9 @@ Estimators of :math:`\\tau^2` (``method``):
 * ``ML`` and ``REML``: maximum (restricted) likelihood, by Fisher scoring as metafor does:
   :math:`\\tau^2 \\leftarrow \\tau^2 + (y'PPy - \\mathrm{tr}P)/\\mathrm{tr}(PP)` for REML and
   :math:`\\tau^2 \\leftarrow \\tau^2 + (y'PPy - \\sum w_i)/\\sum w_i^2` for ML, P built on
-  :math:`1/(v_i + \\tau^2)`, truncated at 0, to a change below 1e-10.
+  :math:`1/(v_i + \\tau^2)`, truncated at 0, to a change below 1e-10; a step that lowers the
+  likelihood is halved, and if scoring has not converged in 200 steps the score equation is solved
+  by bracketing instead (same root).
 
 Knapp and Hartung (2003) (``knha=True``): the variance of the estimate is multiplied by
 :math:`s^2 = \\sum w_i (y_i - \\hat\\mu)^2 / (k-p)` and intervals and tests use the t distribution
@@ -50,14 +52,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 __all__ = ["METHODS", "PoolResult", "MetaRegResult", "pool", "tau2_ci", "metareg", "estimate_tau2", "check_inputs"]
 
 METHODS = ("FE", "DL", "HE", "SJ", "PM", "ML", "REML")
 
 _THRESHOLD = 1e-10  # Fisher scoring stops when tau2 changes by less than this
-_MAXITER = 1000
+_MAXITER = 200  # Fisher scoring iterations before the bracketing fallback
 
 
 # --------------------------------------------------------------------------------------------
@@ -131,11 +133,18 @@ def _xtdx(X: np.ndarray | None, d: np.ndarray) -> np.ndarray:
 
 def _trace_p(X, w, Ainv) -> float:
     """tr P for P = W - W X (X'WX)^-1 X'W."""
+    if X is None:  # intercept only: sum w - sum w^2 / sum w
+        sw = w.sum()
+        return float(sw - np.dot(w, w) / sw)
     return float(w.sum() - np.trace(Ainv @ _xtdx(X, w * w)))
 
 
 def _trace_pp(X, w, Ainv) -> float:
     """tr(PP) = sum w^2 - 2 tr(A^-1 X'W^3X) + tr((A^-1 X'W^2X)^2)."""
+    if X is None:
+        sw, w2 = w.sum(), w * w
+        s2 = w2.sum()
+        return float(s2 - 2 * np.dot(w2, w) / sw + (s2 / sw) ** 2)
     B = Ainv @ _xtdx(X, w * w)
     return float((w * w).sum() - 2 * np.trace(Ainv @ _xtdx(X, w**3)) + np.trace(B @ B))
 
@@ -147,8 +156,22 @@ def _q_gen(y, v, X, tau2: float) -> float:
     return float(np.dot(w, r * r))
 
 
+def _loglik(y, v, X, reml: bool, tau2: float) -> float:
+    """(Restricted) log-likelihood of tau2, up to a constant: -1/2 [sum log(v+t) (+ log|X'WX|) + r'Wr]."""
+    w = 1.0 / (v + tau2)
+    _, Ainv, r = _wls(y, X, w)
+    ll = np.log(v + tau2).sum() + np.dot(w, r * r)
+    if reml:
+        ll -= np.linalg.slogdet(Ainv)[1]
+    return float(-0.5 * ll)
+
+
 def _fisher_scoring(y, v, X, p: int, reml: bool, tau2: float) -> tuple[float, int]:
+    """Fisher scoring for tau2 (metafor's updates), with two safeguards metafor leaves to the user
+    (its ``stepadj`` control): the update is truncated at 0, and a step that lowers the
+    log-likelihood is halved until it does not, so the iteration cannot cycle."""
     k = y.size
+    ll = _loglik(y, v, X, reml, tau2)
     for iteration in range(1, _MAXITER + 1):
         w = 1.0 / (v + tau2)
         _, Ainv, r = _wls(y, X, w)
@@ -157,17 +180,41 @@ def _fisher_scoring(y, v, X, p: int, reml: bool, tau2: float) -> tuple[float, in
             adj = (np.dot(pr, pr) - _trace_p(X, w, Ainv)) / _trace_pp(X, w, Ainv)
         else:
             adj = (np.dot(pr, pr) - w.sum()) / np.dot(w, w)
-        new = tau2 + adj
-        step = 1.0
-        while new < 0 and step > 1e-12:
-            step /= 2
-            new = tau2 + step * adj
-        if new < 0 or (tau2 == 0 and adj < 0):
-            new = 0.0
+        new = max(0.0, tau2 + adj)
         if abs(new - tau2) < _THRESHOLD:
             return float(new), iteration
-        tau2 = float(new)
-    raise RuntimeError(f"{'REML' if reml else 'ML'} estimation of tau2 did not converge in {_MAXITER} iterations (k = {k})")
+        ll_new = _loglik(y, v, X, reml, new)
+        halvings = 0
+        while ll_new < ll - 1e-12 * abs(ll) and halvings < 60:
+            halvings += 1
+            new = max(0.0, tau2 + adj / 2**halvings)
+            ll_new = _loglik(y, v, X, reml, new)
+        if abs(new - tau2) < _THRESHOLD:
+            return float(new), iteration
+        tau2, ll = float(new), ll_new
+    return _score_root(y, v, X, reml), _MAXITER
+
+
+def _score(y, v, X, reml: bool, tau2: float) -> float:
+    """Twice the derivative of the (restricted) log-likelihood in tau2: y'PPy - tr P (REML), r'W^2r - sum w (ML)."""
+    w = 1.0 / (v + tau2)
+    _, Ainv, r = _wls(y, X, w)
+    pr = w * r
+    return float(np.dot(pr, pr) - (_trace_p(X, w, Ainv) if reml else w.sum()))
+
+
+def _score_root(y, v, X, reml: bool) -> float:
+    """Fallback when Fisher scoring cycles (a very precise outlying study can make the expected
+    information a poor guide): the root of the score equation by bracketing (Brent), 0 if the
+    score is not positive at 0."""
+    if _score(y, v, X, reml, 0.0) <= 0:
+        return 0.0
+    hi = max(float(np.var(y)), 1e-6)
+    while _score(y, v, X, reml, hi) > 0:
+        hi *= 4
+        if hi > 1e300:
+            raise RuntimeError("could not bracket the root of the likelihood score for tau2")
+    return float(optimize.brentq(lambda t: _score(y, v, X, reml, t), 0.0, hi, xtol=1e-14, rtol=1e-14, maxiter=500))
 
 
 def _root_q(y, v, X, target: float, hint: float) -> float:
@@ -189,9 +236,14 @@ def estimate_tau2(y: np.ndarray, v: np.ndarray, X: np.ndarray | None, method: st
     if method == "FE":
         return 0.0
     # unweighted (OLS) pieces: the HE estimator, the SJ start and the scoring start
-    _, Ainv_ols, r_ols = _wls(y, X, np.ones(k))
+    if X is None:
+        r_ols = y - y.mean()
+        trace_pv = v.sum() * (1 - 1 / k)
+    else:
+        _, Ainv_ols, r_ols = _wls(y, X, np.ones(k))
+        trace_pv = v.sum() - np.trace(Ainv_ols @ _xtdx(X, v))
     rss = float(np.dot(r_ols, r_ols))
-    he = (rss - (v.sum() - np.trace(Ainv_ols @ _xtdx(X, v)))) / (k - p)
+    he = (rss - trace_pv) / (k - p)
     if method == "HE":
         return max(0.0, float(he))
     if method == "DL":
@@ -219,7 +271,7 @@ def _heterogeneity(y, v, X, p: int, tau2: float, method: str) -> tuple[float, fl
     _, Ainv, r = _wls(y, X, w)
     q = float(np.dot(w, r * r))
     df = k - p
-    q_p = float(stats.chi2.sf(q, df)) if df > 0 else 1.0
+    q_p = float(special.chdtrc(df, q)) if df > 0 else 1.0
     if method == "FE":
         i2 = max(0.0, (q - df) / q) if q > 0 else 0.0
         h2 = q / df if df > 0 else float("nan")
@@ -288,13 +340,14 @@ def pool(yi, vi, method: str = "REML", knha: bool = False, level: float = 0.95) 
         r = y - est
         var *= float(np.dot(w, r * r)) / (k - 1)
         df = k - 1
-        crit = float(stats.t.ppf(0.5 + level / 2, df))
+        crit = float(special.stdtrit(df, 0.5 + level / 2))
     else:
         df = None
-        crit = float(stats.norm.ppf(0.5 + level / 2))
+        crit = float(special.ndtri(0.5 + level / 2))
     se = float(np.sqrt(var))
     stat = est / se if se > 0 else float("inf")
-    pvalue = float(2 * (stats.t.sf(abs(stat), df) if knha else stats.norm.sf(abs(stat))))
+    # scipy.special's t and normal functions: the same values as scipy.stats, without its overhead
+    pvalue = float(2 * (special.stdtr(df, -abs(stat)) if knha else special.ndtr(-abs(stat))))
     half_pi = crit * np.sqrt(var + tau2)
     q, q_p, i2, h2 = _heterogeneity(y, v, None, 1, tau2, method)
     return PoolResult(
