@@ -489,3 +489,13 @@ def test_b1_c1_verdicts_follow_their_rule():
     assert b1.verdict == ("supported" if all_big else "mixed")
     c1 = claims.registered()["C1"]()
     assert "disabilities" in c1.headline and "not testable" in c1.headline
+
+
+def test_gaps_by_and_bootstrap_argument_errors():
+    df = pd.DataFrame({"y": [1.0, 2, 3, 4], "g": [0, 0, 1, 1], "k": [1, None, 1, 1]})
+    with pytest.raises(ValueError, match="stratum column 'k'"):
+        gaps.standardized_gaps_by(df, "y", "g", "k")
+    with pytest.raises(ValueError, match="n_boot"):
+        gaps.standardized_gap(df, "y", "g", n_boot=-1)
+    with pytest.raises(ValueError, match="n_boot"):
+        gaps.oaxaca(gaps.hsb_with_indicators(), "mathach", "minority", ["ses"], n_boot=-5)
