@@ -172,3 +172,21 @@ def test_verdict_rule():
     assert mixed.verdict == "mixed"
     assert "gamma exceeds 1.00" in mixed.headline
     assert "simulated" in mixed.headline
+
+
+def test_takeup_by_quartile():
+    # gamma = 0: take-up is the baseline everywhere.
+    assert acc.takeup_by_quartile(0.0, 0.3) == (pytest.approx(0.3), pytest.approx(0.3))
+    # Symmetry: with baseline 0.5, bottom and top take-up add up to 1.
+    bottom, top = acc.takeup_by_quartile(1.0, 0.5)
+    assert bottom + top == pytest.approx(1.0)
+    # Against a Monte Carlo estimate.
+    z = np.random.default_rng(5).standard_normal(400_000)
+    from scipy.stats import norm
+
+    p = norm.cdf(1.0 * z)
+    q1, q3 = np.quantile(z, [0.25, 0.75])
+    assert top == pytest.approx(p[z >= q3].mean(), abs=0.005)
+    assert bottom == pytest.approx(p[z <= q1].mean(), abs=0.005)
+    with pytest.raises(ValueError, match="baseline_takeup"):
+        acc.takeup_by_quartile(1.0, 1.0)

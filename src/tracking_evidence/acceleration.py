@@ -70,6 +70,7 @@ __all__ = [
     "DEFAULT_GRADIENTS",
     "sensitivity",
     "break_even_gradient",
+    "takeup_by_quartile",
     "b10_numbers",
     "b10_verdict",
 ]
@@ -177,6 +178,28 @@ def simulate(assumptions: Assumptions, seed: int = SEED) -> ScenarioResult:
         bottom_public=float(bot_pub.mean()),
         bottom_removed=float(bot_rem.mean()),
     )
+
+
+def takeup_by_quartile(gradient: float, baseline_takeup: float) -> tuple[float, float]:
+    """Mean take-up of the private substitute in the bottom and top SES quartiles of a standard
+    normal SES, :math:`E[\\Phi(\\kappa + \\gamma Z) \\mid Z \\le q_{.25}]` and
+    :math:`E[\\Phi(\\kappa + \\gamma Z) \\mid Z \\ge q_{.75}]`, by numerical integration: it turns
+    the gradient into two shares a reader can picture."""
+    from scipy import integrate
+
+    if not math.isfinite(gradient):
+        raise ValueError(f"gradient must be finite, got {gradient}")
+    if not 0 < baseline_takeup < 1:
+        raise ValueError(f"baseline_takeup must lie strictly between 0 and 1, got {baseline_takeup}")
+    kappa = stats.norm.ppf(baseline_takeup)
+    q = stats.norm.ppf(0.75)
+
+    def f(z: float) -> float:
+        return stats.norm.cdf(kappa + gradient * z) * stats.norm.pdf(z)
+
+    top = integrate.quad(f, q, np.inf)[0] / 0.25
+    bottom = integrate.quad(f, -np.inf, -q)[0] / 0.25
+    return float(bottom), float(top)
 
 
 @cache
