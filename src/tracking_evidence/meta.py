@@ -26,9 +26,9 @@ Estimators of :math:`\\tau^2` (``method``):
 * ``ML`` and ``REML``: maximum (restricted) likelihood, by Fisher scoring as metafor does:
   :math:`\\tau^2 \\leftarrow \\tau^2 + (y'PPy - \\mathrm{tr}P)/\\mathrm{tr}(PP)` for REML and
   :math:`\\tau^2 \\leftarrow \\tau^2 + (y'PPy - \\sum w_i)/\\sum w_i^2` for ML, P built on
-  :math:`1/(v_i + \\tau^2)`, truncated at 0, to a change below 1e-10; a step that lowers the
-  likelihood is halved, and if scoring has not converged in 200 steps the score equation is solved
-  by bracketing instead (same root).
+  :math:`1/(v_i + \\tau^2)`, truncated at 0, to a change below 1e-10, started at the DL estimate;
+  if scoring has not converged in 200 steps (it can cycle) the score equation is solved by
+  bracketing instead (same root).
 
 Knapp and Hartung (2003) (``knha=True``): the variance of the estimate is multiplied by
 :math:`s^2 = \\sum w_i (y_i - \\hat\\mu)^2 / (k-p)` and intervals and tests use the t distribution
@@ -167,31 +167,38 @@ def _loglik(y, v, X, reml: bool, tau2: float) -> float:
 
 
 def _fisher_scoring(y, v, X, p: int, reml: bool, tau2: float) -> tuple[float, int]:
-    """Fisher scoring for tau2 (metafor's updates), with two safeguards metafor leaves to the user
-    (its ``stepadj`` control): the update is truncated at 0, and a step that lowers the
-    log-likelihood is halved until it does not, so the iteration cannot cycle."""
-    k = y.size
-    ll = _loglik(y, v, X, reml, tau2)
+    """Fisher scoring for tau2 with metafor's updates, truncated at 0. If it has not converged after
+    ``_MAXITER`` steps (it can cycle, e.g. when one very precise study is an outlier), the score
+    equation is solved by bracketing instead (:func:`_score_root`): the same root."""
+    intercept_only = X is None
+    if intercept_only:  # preallocated buffers: no new arrays per iteration (matters at k = 100,000)
+        w, r, tmp = np.empty_like(y), np.empty_like(y), np.empty_like(y)
     for iteration in range(1, _MAXITER + 1):
-        w = 1.0 / (v + tau2)
-        _, Ainv, r = _wls(y, X, w)
-        pr = w * r  # P y
-        if reml:
-            adj = (np.dot(pr, pr) - _trace_p(X, w, Ainv)) / _trace_pp(X, w, Ainv)
+        if intercept_only:  # scalar sums only
+            np.add(v, tau2, out=w)
+            np.reciprocal(w, out=w)
+            sw = w.sum()
+            np.subtract(y, np.dot(w, y) / sw, out=r)
+            np.multiply(w, r, out=r)  # r now holds P y
+            ypp = np.dot(r, r)
+            np.multiply(w, w, out=tmp)
+            s2 = tmp.sum()
+            if reml:
+                adj = (ypp - (sw - s2 / sw)) / (s2 - 2 * np.dot(tmp, w) / sw + (s2 / sw) ** 2)
+            else:
+                adj = (ypp - sw) / s2
         else:
-            adj = (np.dot(pr, pr) - w.sum()) / np.dot(w, w)
-        new = max(0.0, tau2 + adj)
+            w = 1.0 / (v + tau2)
+            _, Ainv, r = _wls(y, X, w)
+            pr = w * r  # P y
+            if reml:
+                adj = (np.dot(pr, pr) - _trace_p(X, w, Ainv)) / _trace_pp(X, w, Ainv)
+            else:
+                adj = (np.dot(pr, pr) - w.sum()) / np.dot(w, w)
+        new = max(0.0, float(tau2 + adj))
         if abs(new - tau2) < _THRESHOLD:
-            return float(new), iteration
-        ll_new = _loglik(y, v, X, reml, new)
-        halvings = 0
-        while ll_new < ll - 1e-12 * abs(ll) and halvings < 60:
-            halvings += 1
-            new = max(0.0, tau2 + adj / 2**halvings)
-            ll_new = _loglik(y, v, X, reml, new)
-        if abs(new - tau2) < _THRESHOLD:
-            return float(new), iteration
-        tau2, ll = float(new), ll_new
+            return new, iteration
+        tau2 = new
     return _score_root(y, v, X, reml), _MAXITER
 
 
@@ -229,13 +236,34 @@ def _root_q(y, v, X, target: float, hint: float) -> float:
     return float(optimize.brentq(lambda t: _q_gen(y, v, X, t) - target, 0.0, hi, xtol=1e-14, rtol=1e-14, maxiter=500))
 
 
-def estimate_tau2(y: np.ndarray, v: np.ndarray, X: np.ndarray | None, method: str) -> float:
-    """Between-study variance by ``method`` (see the module docstring); inputs already checked."""
+def _fe_pieces(y: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, float, float, float]:
+    """Intercept-only FE pieces: weights 1/v, their sum, Cochran's Q and tr P."""
+    w0 = 1.0 / v
+    sw0 = float(w0.sum())
+    r = y - np.dot(w0, y) / sw0
+    q = float(np.dot(w0 * r, r))
+    return w0, sw0, q, float(sw0 - np.dot(w0, w0) / sw0)
+
+
+def estimate_tau2(y: np.ndarray, v: np.ndarray, X: np.ndarray | None, method: str, fe=None) -> float:
+    """Between-study variance by ``method`` (see the module docstring); inputs already checked.
+    ``fe``: the intercept-only FE pieces (:func:`_fe_pieces`) if already computed."""
     k = y.size
     p = 1 if X is None else X.shape[1]
     if method == "FE":
         return 0.0
-    # unweighted (OLS) pieces: the HE estimator, the SJ start and the scoring start
+    if method == "DL":
+        if X is None:
+            _, sw0, q, trp0 = fe if fe is not None else _fe_pieces(y, v)
+            return max(0.0, (q - (k - 1)) / trp0)
+        w = 1.0 / v
+        _, Ainv, r = _wls(y, X, w)
+        q = float(np.dot(w, r * r))
+        return max(0.0, (q - (k - p)) / _trace_p(X, w, Ainv))
+    if method in ("ML", "REML"):
+        tau2, _ = _fisher_scoring(y, v, X, p, method == "REML", estimate_tau2(y, v, X, "DL", fe))
+        return tau2
+    # unweighted (OLS) pieces: the HE estimator, the SJ start and the PM bracket
     if X is None:
         r_ols = y - y.mean()
         trace_pv = v.sum() * (1 - 1 / k)
@@ -246,11 +274,6 @@ def estimate_tau2(y: np.ndarray, v: np.ndarray, X: np.ndarray | None, method: st
     he = (rss - trace_pv) / (k - p)
     if method == "HE":
         return max(0.0, float(he))
-    if method == "DL":
-        w = 1.0 / v
-        _, Ainv, r = _wls(y, X, w)
-        q = float(np.dot(w, r * r))
-        return max(0.0, (q - (k - p)) / _trace_p(X, w, Ainv))
     if method == "SJ":
         tau0 = rss / k
         if tau0 <= 0:
@@ -258,25 +281,26 @@ def estimate_tau2(y: np.ndarray, v: np.ndarray, X: np.ndarray | None, method: st
         return float(tau0 * _q_gen(y, v, X, tau0) / (k - p))
     if method == "PM":
         return _root_q(y, v, X, k - p, hint=max(he, rss / k, 1e-4))
-    if method in ("ML", "REML"):
-        tau2, _ = _fisher_scoring(y, v, X, p, method == "REML", max(0.0, float(he)))
-        return tau2
     raise ValueError(f"unknown method {method!r}; use one of {METHODS}")  # pragma: no cover
 
 
-def _heterogeneity(y, v, X, p: int, tau2: float, method: str) -> tuple[float, float, float, float]:
+def _heterogeneity(y, v, X, p: int, tau2: float, method: str, fe=None) -> tuple[float, float, float, float]:
     """``(Q, Q p-value, I2 as a fraction, H2)`` as metafor computes them."""
     k = y.size
-    w = 1.0 / v
-    _, Ainv, r = _wls(y, X, w)
-    q = float(np.dot(w, r * r))
+    if X is None:
+        _, _, q, trp = fe if fe is not None else _fe_pieces(y, v)
+    else:
+        w = 1.0 / v
+        _, Ainv, r = _wls(y, X, w)
+        q = float(np.dot(w, r * r))
+        trp = _trace_p(X, w, Ainv)
     df = k - p
     q_p = float(special.chdtrc(df, q)) if df > 0 else 1.0
     if method == "FE":
         i2 = max(0.0, (q - df) / q) if q > 0 else 0.0
         h2 = q / df if df > 0 else float("nan")
     else:
-        vt = df / _trace_p(X, w, Ainv)
+        vt = df / trp
         i2 = tau2 / (vt + tau2)
         h2 = (vt + tau2) / vt
     return q, q_p, float(i2), float(h2)
@@ -331,8 +355,9 @@ def pool(yi, vi, method: str = "REML", knha: bool = False, level: float = 0.95) 
     level = _check_level(level)
     y, v = check_inputs(yi, vi, min_k=1 if (method == "FE" and not knha) else 2)
     k = y.size
-    tau2 = estimate_tau2(y, v, None, method)
-    w = 1.0 / (v + tau2)
+    fe = _fe_pieces(y, v)
+    tau2 = estimate_tau2(y, v, None, method, fe)
+    w = fe[0] if tau2 == 0 else 1.0 / (v + tau2)
     sw = w.sum()
     est = float(np.dot(w, y) / sw)
     var = 1.0 / sw
@@ -349,7 +374,7 @@ def pool(yi, vi, method: str = "REML", knha: bool = False, level: float = 0.95) 
     # scipy.special's t and normal functions: the same values as scipy.stats, without its overhead
     pvalue = float(2 * (special.stdtr(df, -abs(stat)) if knha else special.ndtr(-abs(stat))))
     half_pi = crit * np.sqrt(var + tau2)
-    q, q_p, i2, h2 = _heterogeneity(y, v, None, 1, tau2, method)
+    q, q_p, i2, h2 = _heterogeneity(y, v, None, 1, tau2, method, fe)
     return PoolResult(
         estimate=est,
         se=se,
