@@ -750,12 +750,12 @@ def book_evidence() -> pd.DataFrame:
 @cache
 def book_implied_gap() -> ImpliedGap | None:
     """Source A's inequality effect (from the evidence table) against the HSB SES-quartile gap."""
-    from .gaps import hsb_ses_quartile_gap
+    from .gaps import BOOT, SEED, hsb_ses_quartile_gap
 
     row = inequality_effect(book_evidence())
     if row is None:
         return None
-    return implied_gap_change(float(row["estimate"]), hsb_ses_quartile_gap(n_boot=500), str(row["id"]))
+    return implied_gap_change(float(row["estimate"]), hsb_ses_quartile_gap(BOOT, SEED), str(row["id"]))
 
 
 @verdict_for("A1")
