@@ -141,3 +141,22 @@ def test_simulated_studies_are_seeded():
     pd.testing.assert_frame_equal(a, b)
     with pytest.raises(ValueError, match="tau2"):
         pooling.simulate_studies(5, 0, -1, seed=1)
+
+
+def test_pi_illustration_is_seeded_and_uses_the_engine():
+    table, studies = pooling.pi_illustration(-0.05, taus=(0.0, 0.2), k=15, seed=5)
+    again, _ = pooling.pi_illustration(-0.05, taus=(0.0, 0.2), k=15, seed=5)
+    pd.testing.assert_frame_equal(table, again)
+    sim = studies[0.2]
+    r = meta.pool(sim["yi"], sim["vi"], method="REML", knha=True)
+    assert table.loc[1, "pi_low"] == r.pi_low and len(sim) == 15
+
+
+def test_asymmetry_diagnostics_consistent_with_bias_module(slopes):
+    from tracking_evidence import bias
+
+    d = pooling.asymmetry_diagnostics()
+    pub = slopes[slopes["catholic"] == 0]
+    assert d["egger_public_p"] == bias.egger(pub["slope"], pub["var"]).p
+    assert d["k_public"] + d["k_catholic"] == 160
+    assert d["corr_se_slope"] == pytest.approx(np.corrcoef(slopes["se"], slopes["slope"])[0, 1])

@@ -282,3 +282,45 @@ def simulate_studies(k: int, mu: float, tau2: float, seed: int, v_range=(0.005, 
     vi = rng.uniform(*v_range, size=k)
     yi = rng.normal(mu, np.sqrt(tau2 + vi))
     return pd.DataFrame({"study": [f"Study {i + 1}" for i in range(k)], "yi": yi, "vi": vi})
+
+
+def pi_illustration(mu: float, taus=(0.0, 0.1, 0.2), k: int = 20, seed: int = 20261123) -> tuple[pd.DataFrame, dict]:
+    """**Simulated** literatures with true mean ``mu`` and between-study SD ``tau`` (one per value), each
+    pooled by REML with KNHA: what a pooled estimate and a prediction interval say about the same mean.
+
+    Returns a table (one row per tau: pooled estimate, CI, PI, tau2, I2, p) and the simulated studies
+    by tau. Seeds: ``seed + i`` for the i-th tau.
+    """
+    rows, studies = [], {}
+    for i, tau in enumerate(taus):
+        sim = simulate_studies(k, mu, tau**2, seed=seed + i)
+        r = meta.pool(sim["yi"], sim["vi"], method="REML", knha=True)
+        rows.append({"true_tau": tau, "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                     "pi_low": r.pi_low, "pi_high": r.pi_high, "tau2": r.tau2, "i2": r.i2, "pvalue": r.pvalue})
+        studies[tau] = sim
+    return pd.DataFrame(rows), studies
+
+
+def asymmetry_diagnostics() -> dict:
+    """Where the school slopes' funnel asymmetry comes from (there is no publication filter here).
+
+    ``corr_se_slope``: correlation of a school's slope with its standard error; ``corr_sigma_slope``:
+    with its residual SD (the same residuals give the slope's SE); ``egger_public_p`` and
+    ``egger_catholic_p``: Egger's test within each sector; ``se_coef``/``se_p``: coefficient of the SE
+    in a REML meta-regression of the slopes on SE, pracad and sector (KNHA).
+    """
+    from . import bias
+
+    s = _school_slopes()
+    pub, cat = s[s["catholic"] == 0], s[s["catholic"] == 1]
+    reg = meta.metareg(s["slope"], s["var"], s[["se", "pracad", "catholic"]], method="REML", knha=True)
+    j = reg.names.index("se")
+    return {
+        "corr_se_slope": float(np.corrcoef(s["se"], s["slope"])[0, 1]),
+        "corr_sigma_slope": float(np.corrcoef(np.sqrt(s["sigma2"]), s["slope"])[0, 1]),
+        "corr_se_catholic": float(np.corrcoef(s["se"], s["catholic"])[0, 1]),
+        "egger_public_p": bias.egger(pub["slope"], pub["var"]).p,
+        "egger_catholic_p": bias.egger(cat["slope"], cat["var"]).p,
+        "k_public": int(len(pub)), "k_catholic": int(len(cat)),
+        "se_coef": float(reg.coef[j]), "se_p": float(reg.pvalue[j]),
+    }
