@@ -183,6 +183,7 @@ class MixedFit:
     optimiser: str
     attempts: tuple[str, ...]  # what happened with each optimiser tried, in order
     loglik: float
+    cov: pd.DataFrame  # covariance matrix of the fixed effects
 
     def coef(self, term: str) -> pd.Series:
         return self.params.loc[term]
@@ -231,8 +232,9 @@ def fit_mixedlm(frame: pd.DataFrame, formula: str, group: str = "school", band: 
                 "estimate": fe, "se": se, "ci_low": fe - z * se, "ci_high": fe + z * se,
                 "p_value": 2 * stats.norm.sf(np.abs(fe / se)),
             })
+            cov = result.cov_params().loc[fe.index, fe.index]
             return MixedFit(formula, band, params, float(result.cov_re.iloc[0, 0]), float(result.scale),
-                            int(len(used)), int(n_groups), method, tuple(attempts), float(result.llf))
+                            int(len(used)), int(n_groups), method, tuple(attempts), float(result.llf), cov)
         attempts.append(f"{method}: not accepted (converged={result.converged}; {'; '.join(problems) or 'no warning'})")
     raise RuntimeError(f"{formula} ({band}): no optimiser gave a clean fit: {attempts}")
 
@@ -285,14 +287,13 @@ def peer_slope_equality() -> dict:
     fit = fit_mixedlm(frame[["normexam", "band", "standlrt", "peer_mean", "school"]], formula, reml=False)
     terms = [f"peer_mean:C(band)[{b}]" for b in BANDS]
     est = fit.params.loc[terms, "estimate"].to_numpy()
-    # the covariance of the fixed effects, refitted once with the accepted optimiser to read it
-    result = smf.mixedlm(formula, frame, groups=frame["school"]).fit(reml=False, method=fit.optimiser)
-    cov = result.cov_params().loc[terms, terms].to_numpy()
+    cov = fit.cov.loc[terms, terms].to_numpy()
     contrast = np.array([[1.0, -1.0, 0.0], [0.0, 1.0, -1.0]])
     diff = contrast @ est
     wald = float(diff @ np.linalg.solve(contrast @ cov @ contrast.T, diff))
     return {"slopes": dict(zip(BANDS, est.tolist())), "wald": wald, "df": 2,
-            "p_value": float(stats.chi2.sf(wald, 2)), "n_students": fit.n_students, "n_schools": fit.n_schools}
+            "p_value": float(stats.chi2.sf(wald, 2)), "n_students": fit.n_students, "n_schools": fit.n_schools,
+            "loglik": fit.loglik}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -8,8 +8,11 @@
 # *other* students of the school (leave-one-out). For each band:
 #   mean:   normexam ~ standlrt + peer_mean + (1 | school)
 #   shares: normexam ~ standlrt + peer_top + peer_bottom + (1 | school)
+# And all bands together, by ML, with one intercept, own-score slope and peer-mean slope per band:
+#   pooled: normexam ~ 0 + band + standlrt:band + peer_mean:band + (1 | school)
+# with the Wald test that the three peer-mean slopes are equal (2 df).
 # Writes tests/reference/lme4_exam.json: fixed effects, standard errors, variance components,
-# REML criterion, sample sizes, convergence messages, and the mlmRev label check.
+# REML criterion, sample sizes, convergence messages, the pooled test and the mlmRev label check.
 suppressPackageStartupMessages({
   library(lme4)
   library(jsonlite)
@@ -58,6 +61,24 @@ for (spec in names(formulas)) {
   }
 }
 
+exam$band <- factor(exam$band, levels = c("bottom", "middle", "top"))
+pooled_messages <- character(0)
+pooled <- withCallingHandlers(
+  lmer(normexam ~ 0 + band + standlrt:band + peer_mean:band + (1 | school), data = exam, REML = FALSE),
+  warning = function(w) { pooled_messages <<- c(pooled_messages, conditionMessage(w)); invokeRestart("muffleWarning") })
+terms <- paste0("band", levels(exam$band), ":peer_mean")
+slopes <- fixef(pooled)[terms]
+V <- as.matrix(vcov(pooled))[terms, terms]
+L <- rbind(c(1, -1, 0), c(0, 1, -1))
+d <- L %*% slopes
+wald <- as.numeric(t(d) %*% solve(L %*% V %*% t(L)) %*% d)
+pooled_fit <- list(
+  slopes = as.list(setNames(unname(slopes), levels(exam$band))),
+  wald = wald, df = 2, p_value = pchisq(wald, 2, lower.tail = FALSE),
+  loglik = as.numeric(logLik(pooled)), n_students = nrow(exam),
+  messages = c(pooled_messages, pooled@optinfo$conv$lme4$messages)
+)
+
 out <- list(
   generated_by = "tests/reference/lme4_exam.R",
   r_version = R.version.string,
@@ -65,6 +86,7 @@ out <- list(
   mlmrev_version = as.character(packageVersion("mlmRev")),
   mlmrev_rows = nrow(Exam),
   mlmrev_mean_standLRT_by_intake = as.list(label_means),
-  fits = fits
+  fits = fits,
+  pooled = pooled_fit
 )
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE), "tests/reference/lme4_exam.json")
