@@ -134,6 +134,22 @@ def test_mixedlm_ci_is_wald():
     assert row["ci_high"] == pytest.approx(row["estimate"] + z * row["se"])
 
 
+def test_optimiser_record_rejects_lbfgs_and_accepted_fits_agree_with_lme4():
+    ref = {r["band"]: r["fixef"]["peer_mean"] for r in LME4["fits"] if r["spec"] == "mean"}
+    for band in peers.BANDS:
+        record = peers.optimiser_comparison(band).set_index("optimiser")
+        assert not record.loc["lbfgs", "accepted"]  # runs to the boundary on these data
+        assert "not accepted" in record.loc["lbfgs", "record"] or "failed" in record.loc["lbfgs", "record"]
+        accepted = record[record["accepted"]]
+        assert len(accepted) >= 1
+        for value in accepted["peer_mean"]:
+            assert value == pytest.approx(ref[band], rel=1e-3)
+    with pytest.raises(ValueError, match="unknown band"):
+        peers.optimiser_comparison("upper")
+    with pytest.raises(ValueError, match="at least one optimiser"):
+        peers.fit_mixedlm(peers.peer_composition(), "normexam ~ standlrt", optimisers=())
+
+
 def test_boundary_fit_is_rejected_not_hidden():
     # no school effect at all: every optimiser ends on the boundary (tau2 = 0) and warns
     rng = np.random.default_rng(0)

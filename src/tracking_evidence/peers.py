@@ -50,6 +50,7 @@ __all__ = [
     "own_band",
     "peer_composition",
     "fit_mixedlm",
+    "optimiser_comparison",
     "MixedFit",
     "peer_models",
     "peer_slope_equality",
@@ -190,7 +191,7 @@ class MixedFit:
 
 
 def fit_mixedlm(frame: pd.DataFrame, formula: str, group: str = "school", band: str = "all",
-                reml: bool = True, level: float = 0.95) -> MixedFit:
+                reml: bool = True, level: float = 0.95, optimisers: tuple[str, ...] = _OPTIMISERS) -> MixedFit:
     """Fit ``formula`` with a random intercept for ``group`` (statsmodels ``MixedLM``).
 
     Convergence is handled explicitly: the optimisers ``bfgs`` (statsmodels' default), ``lbfgs``,
@@ -211,8 +212,10 @@ def fit_mixedlm(frame: pd.DataFrame, formula: str, group: str = "school", band: 
     n_groups = used[group].nunique()
     if n_groups < 3:
         raise ValueError(f"a random intercept needs at least 3 groups; band '{band}' has {n_groups}")
+    if not optimisers:
+        raise ValueError("give at least one optimiser")
     attempts: list[str] = []
-    for method in _OPTIMISERS:
+    for method in optimisers:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -237,6 +240,29 @@ def fit_mixedlm(frame: pd.DataFrame, formula: str, group: str = "school", band: 
                             int(len(used)), int(n_groups), method, tuple(attempts), float(result.llf), cov)
         attempts.append(f"{method}: not accepted (converged={result.converged}; {'; '.join(problems) or 'no warning'})")
     raise RuntimeError(f"{formula} ({band}): no optimiser gave a clean fit: {attempts}")
+
+
+def optimiser_comparison(band: str = "bottom", spec: str = "mean") -> pd.DataFrame:
+    """Each optimiser alone on one band's model: accepted or not, and why (the convergence record).
+
+    Columns: ``optimiser``, ``accepted``, ``peer_mean`` (the estimate if accepted), ``record``
+    (what :func:`fit_mixedlm` noted: converged, or the warnings / non-finite log-likelihood that
+    made it reject the fit).
+    """
+    if band not in BANDS:
+        raise ValueError(f"unknown band '{band}'; known: {BANDS}")
+    frame = peer_composition()
+    data_band = frame[frame["band"] == band]
+    rows = []
+    for method in _OPTIMISERS:
+        try:
+            fit = fit_mixedlm(data_band, PEER_FORMULAS[spec], band=band, optimisers=(method,))
+            rows.append({"optimiser": method, "accepted": True,
+                         "peer_mean": float(fit.params.iloc[-1]["estimate"]), "record": fit.attempts[-1]})
+        except RuntimeError as exc:
+            record = str(exc).split("clean fit: ", 1)[-1].strip("[]'\"")
+            rows.append({"optimiser": method, "accepted": False, "peer_mean": float("nan"), "record": record})
+    return pd.DataFrame(rows)
 
 
 PEER_FORMULAS = {
