@@ -171,6 +171,20 @@ def test_tornado_covers_every_varied_parameter():
     assert (tornado["swing"].diff().dropna() <= 1e-12).all()  # sorted by swing
 
 
+def test_tornado_margins_decide_the_regime():
+    table = models.calibration()
+    base = models.central_params()
+    for row in models.tornado().itertuples():
+        for end, margin, full in [("low", row.margin_at_low, row.full_at_low),
+                                  ("high", row.margin_at_high, row.full_at_high)]:
+            p = replace(base, **{row.parameter: table.loc[row.parameter, end]})
+            s_star = models.optimum(p)
+            a, _ = models.coefficients(p)
+            if a > 0 and p.h > 0:
+                assert (s_star == 0.0) == (margin <= 0)
+                assert (s_star == 1.0) == (full >= 0)
+
+
 def test_regime_grid_shape_and_unknown_parameter():
     grid = models.regime_grid("alpha", "epsilon", n=5)
     assert len(grid) == 25 and grid["s_star"].between(0, 1).all()

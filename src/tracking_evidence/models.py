@@ -70,6 +70,7 @@ __all__ = [
     "optimum_grid",
     "regime",
     "margin",
+    "full_margin",
     "tornado",
     "break_even",
     "regime_grid",
@@ -328,10 +329,18 @@ def margin(p: Params) -> float:
     return a - c
 
 
+def full_margin(p: Params) -> float:
+    """:math:`A(1-h) - C`: the net value of the *last* tracked subject. Full streaming is optimal iff
+    it is >= 0 (for :math:`A > 0`)."""
+    a, c = coefficients(p)
+    return a * (1 - p.h) - c
+
+
 def tornado() -> pd.DataFrame:
-    """Each varied parameter at its low and at its high value, the others central: :math:`s^*` and
-    the margin :math:`A - C` (continuous, so it shows how close each change brings the optimum to
-    a regime boundary even when :math:`s^*` stays at a corner)."""
+    """Each varied parameter at its low and at its high value, the others central: :math:`s^*`, the
+    margin :math:`A - C` (no tracking iff <= 0) and the full-streaming margin :math:`A(1-h) - C`
+    (full streaming iff >= 0). The margins are continuous, so they show how close each change
+    brings the optimum to a regime boundary even when :math:`s^*` stays at a corner."""
     table = calibration()
     base = central_params()
     s0, m0 = optimum(base), margin(base)
@@ -342,6 +351,8 @@ def tornado() -> pd.DataFrame:
         rows.append({"parameter": name, "low_value": table.loc[name, "low"], "high_value": table.loc[name, "high"],
                      "s_at_low": optimum(at_low), "s_at_high": optimum(at_high), "s_central": s0,
                      "margin_at_low": margin(at_low), "margin_at_high": margin(at_high), "margin_central": m0,
+                     "full_at_low": full_margin(at_low), "full_at_high": full_margin(at_high),
+                     "full_central": full_margin(base),
                      "swing": abs(margin(at_high) - margin(at_low))})
     return pd.DataFrame(rows).sort_values("swing", ascending=False).reset_index(drop=True)
 
