@@ -206,7 +206,8 @@ def test_spread_against_independent_implementations():
     assert peers.spread(x, "iqr") == pytest.approx(stats.iqr(x))
 
 
-@pytest.mark.parametrize("bad, match", [([1.0], "at least 2"), ([1.0, float("nan")], "NaN"), ([[1.0, 2.0]], "at least 2")])
+@pytest.mark.parametrize("bad, match", [([1.0], "at least 2"), ([1.0, float("nan")], "NaN"),
+                                        ([[1.0, 2.0]], "at least 2")])
 def test_spread_bad_inputs(bad, match):
     with pytest.raises(ValueError, match=match):
         peers.spread(bad)

@@ -199,7 +199,8 @@ def fit_mixedlm(frame: pd.DataFrame, formula: str, group: str = "school", band: 
     converged, its log-likelihood is finite and it raised no warning at all (a
     ``ConvergenceWarning`` such as "MLE on the boundary", i.e. a school variance estimated as
     zero, or a ``SingularMatrixWarning``). On the Exam data ``lbfgs`` runs to the boundary with an
-    infinite log-likelihood, which is why the order and the check matter. What happened with each attempt is kept in ``attempts``. If no optimiser
+    infinite log-likelihood, which is why the order and the check matter. What happened with each
+    attempt is kept in ``attempts``. If no optimiser
     gives a clean fit, ``RuntimeError`` names the model and what each attempt reported.
     """
     if not 0 < level < 1:
@@ -716,7 +717,8 @@ def b8_verdict() -> Verdict:
     within, between = n["within"], n["between"]
     if within.empty:
         return Verdict("not testable here", "No published within-class grouping effect in data/evidence.csv.")
-    w = f"within-class grouping g {within['estimate'].min():.2f} to {within['estimate'].max():.2f} ({len(within)} estimates)"
+    w = (f"within-class grouping g {within['estimate'].min():.2f} to {within['estimate'].max():.2f} "
+         f"({len(within)} estimates)")
     if (within["estimate"] <= 0).all():
         return Verdict("contradicted", f"Targeted grouping shows no gain: {w}.")
     b = (f"; between-class grouping {between['estimate'].min():.2f} to {between['estimate'].max():.2f}"
