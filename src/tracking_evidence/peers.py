@@ -269,6 +269,8 @@ def optimiser_comparison(band: str = "bottom", spec: str = "mean") -> pd.DataFra
 PEER_FORMULAS = {
     "mean": "normexam ~ standlrt + peer_mean",
     "shares": "normexam ~ standlrt + peer_top + peer_bottom",
+    # the mean specification with the student's sex and the school's gender (boys', girls', mixed)
+    "controls": "normexam ~ standlrt + peer_mean + C(sex) + C(schgend)",
 }
 
 
@@ -279,7 +281,8 @@ def _peer_models_cached(spec: str) -> dict[str, MixedFit]:
 
 
 def peer_models(spec: str = "mean", exam: pd.DataFrame | None = None) -> dict[str, MixedFit]:
-    """One MixedLM per own band: ``spec='mean'`` (peer mean intake) or ``'shares'`` (top/bottom shares).
+    """One MixedLM per own band: ``spec='mean'`` (peer mean intake), ``'shares'`` (top/bottom shares)
+    or ``'controls'`` (peer mean, with sex and school gender).
 
     With ``exam=None`` the shipped data are used and the fits are cached.
     """

@@ -8,6 +8,7 @@
 # *other* students of the school (leave-one-out). For each band:
 #   mean:   normexam ~ standlrt + peer_mean + (1 | school)
 #   shares: normexam ~ standlrt + peer_top + peer_bottom + (1 | school)
+#   controls: normexam ~ standlrt + peer_mean + sex + schgend + (1 | school)
 # And all bands together, by ML, with one intercept, own-score slope and peer-mean slope per band:
 #   pooled: normexam ~ 0 + band + standlrt:band + peer_mean:band + (1 | school)
 # with the Wald test that the three peer-mean slopes are equal (2 df).
@@ -39,7 +40,8 @@ label_means <- tapply(Exam$standLRT, Exam$intake, mean)
 
 formulas <- list(
   mean = normexam ~ standlrt + peer_mean + (1 | school),
-  shares = normexam ~ standlrt + peer_top + peer_bottom + (1 | school)
+  shares = normexam ~ standlrt + peer_top + peer_bottom + (1 | school),
+  controls = normexam ~ standlrt + peer_mean + sex + schgend + (1 | school)
 )
 fits <- list()
 for (spec in names(formulas)) {
