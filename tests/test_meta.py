@@ -323,3 +323,14 @@ def test_scoring_that_cycles_still_finds_the_maximum(method):
     assert r.tau2 > 0
     assert ll(r.tau2) >= max(ll(t) for t in grid) - 1e-12
     assert abs(meta._score(y, v, None, method == "REML", r.tau2)) < 1e-8
+
+
+@pytest.mark.parametrize("bad_v, word", [([0.1, np.nan, 0.2], "vi has 1 missing"), ([0.1, -0.2, 0.2], "zero or negative")])
+def test_plots_refuse_bad_input(bad_v, word):
+    """The forest and caterpillar plots validate like the engine: no study silently disappears."""
+    from tracking_evidence import plots
+
+    with pytest.raises(ValueError, match=word):
+        plots.forest([0.1, 0.2, 0.3], bad_v, ["a", "b", "c"])
+    with pytest.raises(ValueError, match=word):
+        plots.caterpillar([0.1, 0.2, 0.3], bad_v)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from .meta import check_inputs
+
 __all__ = ["ACCENT", "GREY", "new_figure", "forest", "caterpillar", "funnel", "pcurve_plot"]
 
 ACCENT = "#1f5a96"
@@ -37,8 +39,7 @@ def forest(yi, vi, labels, result=None, level: float = 0.95, xlabel: str = "Esti
     ``result``, else to 1/vi), then the pooled estimate as a diamond (its CI) with the prediction
     interval as a bar beneath it when ``result`` (a :class:`~tracking_evidence.meta.PoolResult`) is given.
     """
-    y = np.asarray(yi, dtype=float)
-    v = np.asarray(vi, dtype=float)
+    y, v = check_inputs(yi, vi)  # ValueError naming NaN, infinite or non-positive values: nothing drawn silently
     labels = list(labels)
     if not (y.size == v.size == len(labels)):
         raise ValueError(f"yi, vi and labels have different lengths ({y.size}, {v.size}, {len(labels)})")
@@ -76,10 +77,7 @@ def caterpillar(yi, vi, result=None, level: float = 0.95, xlabel: str = "Study, 
     """Every study's estimate and CI, sorted by estimate; the pooled estimate as a line and its
     prediction interval as a shaded band when ``result`` is given. ``highlight``: boolean mask of
     studies drawn in the second colour (e.g. one sector)."""
-    y = np.asarray(yi, dtype=float)
-    v = np.asarray(vi, dtype=float)
-    if y.size != v.size:
-        raise ValueError(f"yi and vi have different lengths ({y.size} and {v.size})")
+    y, v = check_inputs(yi, vi)
     order = np.argsort(y, kind="stable")
     half = _z(level) * np.sqrt(v)
     x = np.arange(1, y.size + 1)
