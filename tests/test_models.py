@@ -156,6 +156,15 @@ def test_alpha_low_reproduces_the_between_class_mean():
     assert models.welfare(p, 1.0) == pytest.approx(np.mean(between), rel=1e-9)
 
 
+def test_grouping_rows_bad_kind_and_selection():
+    with pytest.raises(ValueError, match="within-class"):
+        models.grouping_rows("cross-grade")
+    for kind in ("within-class", "between-class"):
+        rows = models.grouping_rows(kind)
+        assert rows["comparison"].str.contains(kind).all()
+        assert (rows["subgroup"] == "all").all()
+
+
 def test_calibration_ranges_are_ordered_and_contain_the_centre():
     table = models.calibration()
     assert (table["low"] <= table["central"] + 1e-12).all()

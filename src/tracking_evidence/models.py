@@ -61,6 +61,7 @@ __all__ = [
     "Params",
     "band_inputs",
     "section_increase",
+    "grouping_rows",
     "calibration",
     "central_params",
     "coefficients",
@@ -148,28 +149,9 @@ def section_increase(shares: tuple[float, ...], cap: int = sections.DEFAULT_CAP,
 # ----------------------------------------------------------------------------------------------
 
 
-def _grouping_rows(kind: str) -> pd.DataFrame:
-    """Published effect sizes (all students) of ``within-class`` or ``between-class`` grouping vs none.
-
-    Rows of ``data/evidence.csv`` with topic ``ability grouping``, subgroup ``all``, a unit that
-    is a standardised effect size (Hedges g, SD, effect size) and a comparison that names the
-    kind of grouping and "no grouping" or "heterogeneous".
-    """
-    if kind not in ("within-class", "between-class"):
-        raise ValueError(f"kind must be 'within-class' or 'between-class', got '{kind}'")
-    rows = peers.published_rows("ability grouping")
-    if rows.empty:
-        return rows
-    comparison = rows["comparison"].astype(str).str.lower()
-    unit = rows["unit"].astype(str).str.lower()
-    keep = (
-        comparison.str.contains(kind, regex=False)
-        & (comparison.str.contains("no grouping", regex=False) | comparison.str.contains("heterogeneous", regex=False)
-           | comparison.str.contains(" vs none", regex=False))
-        & rows["subgroup"].astype(str).str.lower().eq("all")
-        & (unit.str.contains("hedges g", regex=False) | unit.eq("sd") | unit.str.contains("effect size", regex=False))
-    )
-    return rows[keep].reset_index(drop=True)
+def grouping_rows(kind: str) -> pd.DataFrame:
+    """Published within-class or between-class grouping effects: :func:`tracking_evidence.peers.grouping_rows`."""
+    return peers.grouping_rows(kind)
 
 
 @cache
@@ -217,7 +199,7 @@ def calibration() -> pd.DataFrame:
         "section arithmetic, grade sizes 60-600, class cap 30 (range: caps 25 and 35)")
 
     mean_gap = float(sum(inputs.loc[b, "p"] * (1 - inputs.loc[b, "rho"]) for b in BANDS))
-    within, between = _grouping_rows("within-class"), _grouping_rows("between-class")
+    within, between = grouping_rows("within-class"), grouping_rows("between-class")
     if len(within):
         g = within["estimate"].astype(float)
         central, high = g.mean() / mean_gap, g.max() / mean_gap

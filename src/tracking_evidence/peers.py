@@ -59,7 +59,7 @@ __all__ = [
     "track_spread",
     "spread_table",
     "bootstrap_ratio",
-    "published_rows",
+    "grouping_rows",
     "band_tracks",
     "band_peer_change",
     "b3_numbers",
@@ -539,18 +539,6 @@ def band_peer_change() -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------
 
 
-def published_rows(topic: str = "ability grouping") -> pd.DataFrame:
-    """Rows of ``data/evidence.csv`` with ``topic``; an empty frame if the registry has none yet.
-
-    Only rows that exist in the registry are used; a missing registry module is an error, not an
-    empty table.
-    """
-    from . import evidence  # noqa: PLC0415  (another module; imported when needed)
-
-    table = evidence.load_evidence()
-    return table[table["topic"] == topic].reset_index(drop=True)
-
-
 def _require(frame: pd.DataFrame, columns: list[str], name: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -575,6 +563,27 @@ def _evidence(topics: tuple[str, ...]) -> pd.DataFrame:
 
     table = evidence.load_evidence()
     return table[table["topic"].isin(topics)].reset_index(drop=True)
+
+
+def grouping_rows(kind: str) -> pd.DataFrame:
+    """Published effect sizes (all students) of ``within-class`` or ``between-class`` grouping vs none.
+
+    Rows of ``data/evidence.csv`` with topic ``ability grouping``, subgroup ``all``, a standardised
+    unit (Hedges g, Cohen d, SD, effect size) and a comparison that names the kind of grouping and
+    "no grouping", "heterogeneous" or " vs none". An empty frame if there are none.
+    """
+    if kind not in ("within-class", "between-class"):
+        raise ValueError(f"kind must be 'within-class' or 'between-class', got '{kind}'")
+    rows = _evidence(("ability grouping",))
+    comparison = rows["comparison"].astype(str).str.lower()
+    keep = (
+        comparison.str.contains(kind, regex=False)
+        & (comparison.str.contains("no grouping", regex=False) | comparison.str.contains("heterogeneous", regex=False)
+           | comparison.str.contains(" vs none", regex=False))
+        & rows["subgroup"].astype(str).str.lower().eq("all")
+        & _standardised(rows)
+    )
+    return rows[keep].reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -678,15 +687,8 @@ def b8_numbers() -> dict:
     """
     rows = _evidence(("ability grouping", "tracking"))
     std = _standardised(rows)
-    comparison = rows["comparison"].astype(str).str.lower()
     everyone = rows["subgroup"].astype(str).str.lower().eq("all")
-    versus_none = comparison.str.contains("no grouping", regex=False) | comparison.str.contains("heterogeneous",
-                                                                                                regex=False) | \
-        comparison.str.contains(" vs none", regex=False)
-    within = rows[(rows["topic"] == "ability grouping") & std & everyone & versus_none
-                  & comparison.str.contains("within-class", regex=False)]
-    between = rows[(rows["topic"] == "ability grouping") & std & everyone & versus_none
-                   & comparison.str.contains("between-class", regex=False)]
+    within, between = grouping_rows("within-class"), grouping_rows("between-class")
     instruction = ~_contains(rows, "comparison", ("dormitor", "residential"))
     named = ~everyone & ~rows["subgroup"].astype(str).str.lower().str.startswith("all")
     negative = rows[std & named & instruction & (rows["estimate"] < 0) & _ci_excludes_zero_or_absent(rows, -1)]
