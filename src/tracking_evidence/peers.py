@@ -570,14 +570,20 @@ def grouping_rows(kind: str) -> pd.DataFrame:
 
     Rows of ``data/evidence.csv`` with topic ``ability grouping``, subgroup ``all``, a standardised
     unit (Hedges g, Cohen d, SD, effect size) and a comparison that names the kind of grouping and
-    "no grouping", "heterogeneous" or " vs none". An empty frame if there are none.
+    "no grouping", "heterogeneous" or " vs none". For ``within-class``, a comparison of homogeneous
+    with heterogeneous ability groups "within the class" counts too: it is the most direct
+    estimate of targeting. An empty frame if there are none.
     """
     if kind not in ("within-class", "between-class"):
         raise ValueError(f"kind must be 'within-class' or 'between-class', got '{kind}'")
     rows = _evidence(("ability grouping",))
     comparison = rows["comparison"].astype(str).str.lower()
+    named = comparison.str.contains(kind, regex=False)
+    if kind == "within-class":  # homogeneous vs heterogeneous ability groups inside one class
+        named |= comparison.str.contains("homogeneous", regex=False) & comparison.str.contains("within the class",
+                                                                                              regex=False)
     keep = (
-        comparison.str.contains(kind, regex=False)
+        named
         & (comparison.str.contains("no grouping", regex=False) | comparison.str.contains("heterogeneous", regex=False)
            | comparison.str.contains(" vs none", regex=False))
         & rows["subgroup"].astype(str).str.lower().eq("all")
@@ -722,7 +728,7 @@ def b8_verdict() -> Verdict:
     within, between = n["within"], n["between"]
     if within.empty:
         return Verdict("not testable here", "No published within-class grouping effect in data/evidence.csv.")
-    w = (f"within-class grouping g {within['estimate'].min():.2f} to {within['estimate'].max():.2f} "
+    w = (f"within-class grouping {within['estimate'].min():.2f} to {within['estimate'].max():.2f} SD "
          f"({len(within)} estimates)")
     if (within["estimate"] <= 0).all():
         return Verdict("contradicted", f"Targeted grouping shows no gain: {w}.")
