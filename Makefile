@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: book test data clean references bench
+.PHONY: book book-serial test data clean references bench
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,7 +13,16 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+# Execute the notebook pages two at a time into the execution cache (scripts/preexecute.py), then
+# let Jupyter Book render from the cache: it finds every page there and executes nothing. On the
+# 2-core machine this cuts a cold build to about 0.6 of Jupyter Book's one-after-another execution
+# (bench/results.json, docs-performance.md). `make book-serial` is Jupyter Book's own way. If a page
+# fails here, the build still runs: it executes that page again and fails on it, naming it, as before.
 book: $(STAMP)
+	$(BIN)/python scripts/preexecute.py --jobs 2 || echo "preexecute: a page failed (above); jupyter-book will execute it again and report it"
+	$(BIN)/jupyter-book build . $(JB_FLAGS)
+
+book-serial: $(STAMP)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 
 test: book
@@ -30,8 +39,10 @@ references:
 	@command -v Rscript >/dev/null || { echo "Rscript not found: apt-get install r-base-core r-cran-metafor r-cran-lme4 r-cran-mlmrev"; exit 1; }
 	for script in tests/reference/*.R; do Rscript "$$script" || exit 1; done
 
+# Measure cold builds (serial and parallel), rebuilds, each chapter, the engine and `make test`:
+# writes bench/results.json. Takes several minutes; not part of `make test`.
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --with-make-test
 
 clean:
 	rm -rf _build
