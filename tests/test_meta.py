@@ -334,3 +334,14 @@ def test_plots_refuse_bad_input(bad_v, word):
         plots.forest([0.1, 0.2, 0.3], bad_v, ["a", "b", "c"])
     with pytest.raises(ValueError, match=word):
         plots.caterpillar([0.1, 0.2, 0.3], bad_v)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_reml_iteration_lands_on_the_score_root(seed):
+    """The (Newton-accelerated) scoring iteration and the bracketing solver find the same REML root."""
+    rng = np.random.default_rng(seed)
+    v = rng.uniform(0.01, 0.3, size=40)
+    y = rng.normal(0.1, np.sqrt(v + 0.04))
+    tau2, iterations = meta._fisher_scoring(y, v, None, 1, True, meta.estimate_tau2(y, v, None, "DL"))
+    assert iterations < meta._MAXITER
+    assert tau2 == pytest.approx(meta._score_root(y, v, None, True), rel=1e-9, abs=1e-12)
