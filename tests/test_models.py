@@ -164,7 +164,8 @@ def test_grouping_rows_bad_kind_and_selection():
     for kind in ("within-class", "between-class"):
         rows = models.grouping_rows(kind)
         text = rows["comparison"].str.lower()
-        assert (text.str.contains(kind) | (text.str.contains("homogeneous") & text.str.contains("within the class"))).all()
+        direct = text.str.contains("homogeneous") & text.str.contains("within the class")
+        assert (text.str.contains(kind) | direct).all()
         assert (rows["subgroup"] == "all").all()
 
 

@@ -774,7 +774,8 @@ def c4_verdict() -> Verdict:
     table = n["table"]
     above = int((table["ratio_low"] > 1).sum())
     text = (f"a mixed class spans {n['min_ratio']:.2f} to {n['max_ratio']:.2f} times the SD of prior achievement of "
-            f"a track ({len(table)} splits in {table['dataset'].nunique()} data sets; {n['band_ratio']:.2f} with the real Exam bands)")
+            f"a track ({len(table)} splits in {table['dataset'].nunique()} data sets; {n['band_ratio']:.2f} with the "
+            f"real Exam bands)")
     if above == len(table):
         return Verdict("contradicted", f"Detracking widens what must be differentiated: {text}.")
     if above == 0:
