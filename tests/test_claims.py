@@ -138,5 +138,32 @@ def test_chapter_link_and_table_escape_html():
     registry = claims.load_claims().head(3).copy()
     registry.loc[0, "quote"] = "a <b>bold</b> & odd quote"
     html = claims.claims_html(registry, ["id", "quote", "chapter"])
-    assert html.count("<tr>") == 3 and 'href="reanalysis.html"' in html
+    assert html.count("<tr>") == 3 and 'href="reanalysis.html' in html
     assert "a &lt;b&gt;bold&lt;/b&gt; &amp; odd quote" in html
+
+
+def test_claim_section_is_the_heading_above_the_verdict_box(tmp_path):
+    (tmp_path / "x.md").write_text(
+        "# Chapter\n\n## First part\n\n```{code-cell} ipython3\n# a comment, not a heading\nx = 1\n```\n\n"
+        ":::{admonition} Verdict on B7\n:class: verdict\nok\n:::\n\n## Second: `code` and *emphasis*\n\n"
+        ":::{admonition} Verdict on B77\n:class: verdict\nok\n:::\n",
+        encoding="utf-8",
+    )
+    assert claims.claim_section("x.md", "B7", tmp_path) == ("First part", "first-part")
+    assert claims.claim_section("x.md", "B77", tmp_path) == ("Second: code and emphasis", "second-code-and-emphasis")
+    assert claims.claim_section("x.md", "B8", tmp_path) is None
+    assert claims.claim_section("missing.md", "B7", tmp_path) is None
+
+
+def test_verdict_summary_refuses_unknown_verdicts_and_missing_columns():
+    import pandas as pd
+
+    from tracking_evidence import plots
+
+    with pytest.raises(ValueError, match=r"unknown verdict\(s\) \['likely'\]"):
+        plots.verdict_summary(pd.DataFrame({"source": ["A"], "verdict": ["likely"]}))
+    with pytest.raises(ValueError, match="no 'verdict' column"):
+        plots.verdict_summary(pd.DataFrame({"source": ["A"]}))
+    figure = plots.verdict_summary(pd.DataFrame({"source": ["A", "A", "B"], "verdict": ["mixed", "mixed", "pending"]}))
+    widths = sorted(round(p.get_width()) for p in figure.axes[0].patches if p.get_width() > 0)
+    assert widths == [1, 2]

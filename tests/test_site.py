@@ -92,3 +92,22 @@ def test_source_pages_quote_their_claims():
         text = _text(f"book/source-{source.lower()}")
         for quote in registry.loc[registry["source"] == source, "quote"]:
             assert re.sub(r"\s+", " ", quote.replace("\u00a0", " ")) in text, quote
+
+
+def test_ledger_links_reach_the_section_that_computes_each_claim():
+    html = _page("book/ledger")
+    links = re.findall(r'<a href="(?P<page>[\w-]+)\.html#(?P<anchor>[\w-]+)"', html)
+    table = claims.ledger()
+    assert len(links) == len(table), "every claim links to a section"
+    for page, anchor in links:
+        assert f'id="{anchor}"' in _page(f"book/{page}"), f"{page}.html has no section #{anchor}"
+
+
+def test_ledger_figure_counts_match_the_ledger():
+    from tracking_evidence import plots
+
+    table = claims.ledger()
+    figure = plots.verdict_summary(table)
+    bars = [patch for patch in figure.axes[0].patches]
+    assert sum(int(round(bar.get_width())) for bar in bars) == len(table)
+    assert "fig-ledger-summary" in _page("book/ledger")

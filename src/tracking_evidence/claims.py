@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import importlib
+import re
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -182,19 +183,58 @@ def ledger(folder: Path | None = None) -> pd.DataFrame:
     return table[["id", "source", "type", "speaker", "claim", "quote", "chapter", "verdict", "headline"]]
 
 
-def chapter_link(chapter: str) -> str:
-    """HTML link from a page in ``book/`` to the chapter file ``chapter`` (``gaps.md`` -> ``gaps.html``)."""
+def _book_dir() -> Path:
+    return Path(__file__).resolve().parents[2] / "book"
+
+
+def claim_section(chapter: str, claim_id: str, book_dir: Path | None = None) -> tuple[str, str] | None:
+    """(title, HTML id) of the section of ``chapter`` that holds the verdict box of ``claim_id``.
+
+    The section is the nearest heading above the box (code cells skipped); the id is the one
+    docutils gives that title. None if the chapter has no verdict box for the claim yet.
+    """
+    from docutils.nodes import make_id
+
+    path = (book_dir or _book_dir()) / chapter
+    if not path.exists():
+        return None
+    heading, in_code = None, False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```{code-cell}"):
+            in_code = True
+        elif in_code and line.startswith("```"):
+            in_code = False
+        elif not in_code and re.match(r"^#{2,4} ", line):
+            heading = line.lstrip("#").strip()
+        elif not in_code and re.match(rf"^:{{3,}}\{{admonition\}}\s*Verdict on {re.escape(claim_id)}\b", line):
+            if heading is None:
+                return None
+            title = re.sub(r"[`*_]", "", heading)
+            return title, make_id(title)
+    return None
+
+
+def chapter_link(chapter: str, claim_id: str | None = None) -> str:
+    """HTML link from a page in ``book/`` to ``chapter`` (``gaps.md`` -> ``gaps.html``), to the
+    section that computes ``claim_id`` when there is one."""
     if not chapter.endswith(".md"):
         raise ValueError(f"chapter '{chapter}' should name a .md file in book/")
-    return f'<a href="{html.escape(chapter[:-3])}.html">{html.escape(chapter[:-3])}</a>'
+    name = html.escape(chapter[:-3])
+    section = claim_section(chapter, claim_id) if claim_id else None
+    if section is None:
+        return f'<a href="{name}.html">{name}</a>'
+    title, anchor = section
+    return f'<a href="{name}.html#{anchor}">{name}: {html.escape(title)}</a>'
 
 
 def claims_html(table: pd.DataFrame, columns: list[str]) -> str:
-    """An HTML table of ``columns`` of a claims table; the chapter column becomes a link."""
+    """An HTML table of ``columns`` of a claims table; the chapter column links to the section
+    that computes each claim."""
     shown = table[columns].copy()
     escaped = shown.apply(lambda col: col.map(lambda v: html.escape(str(v))))
     if "chapter" in columns:
-        escaped["chapter"] = shown["chapter"].map(chapter_link)
+        ids = table["id"] if "id" in table.columns else [None] * len(table)
+        escaped["chapter"] = [chapter_link(chapter, claim_id) for chapter, claim_id in zip(shown["chapter"], ids)]
     return escaped.to_html(index=False, escape=False, classes=["claims-table"], border=0)
 
 

@@ -12,7 +12,7 @@ from scipy import stats
 
 from .meta import check_inputs
 
-__all__ = ["ACCENT", "GREY", "new_figure", "forest", "caterpillar", "funnel", "pcurve_plot"]
+__all__ = ["ACCENT", "GREY", "new_figure", "forest", "caterpillar", "funnel", "pcurve_plot", "verdict_summary"]
 
 ACCENT = "#1f5a96"
 SECOND = "#c0504d"
@@ -147,5 +147,45 @@ def pcurve_plot(result, title: str | None = None):
     if title:
         ax.set_title(title, fontsize=10)
     ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+VERDICT_COLOURS = {
+    "supported": "#2e7d32",
+    "contradicted": "#c0504d",
+    "mixed": "#e0a526",
+    "not testable here": "#7f7f7f",
+    "modelled": "#1f5a96",
+    "pending": "#d9d9d9",
+}
+
+
+def verdict_summary(table):
+    """Horizontal stacked bars: how many claims of each source got each verdict.
+
+    ``table`` is :func:`tracking_evidence.claims.ledger`'s frame (columns ``source`` and ``verdict``).
+    """
+    for column in ("source", "verdict"):
+        if column not in table.columns:
+            raise ValueError(f"the ledger table has no '{column}' column")
+    unknown = sorted(set(table["verdict"]) - set(VERDICT_COLOURS))
+    if unknown:
+        raise ValueError(f"unknown verdict(s) {unknown}")
+    counts = table.groupby(["source", "verdict"]).size().unstack(fill_value=0)
+    order = [v for v in VERDICT_COLOURS if v in counts.columns]
+    counts = counts[order].sort_index(ascending=False)
+    fig, ax = new_figure(figsize=(7, 2.6))
+    left = np.zeros(len(counts))
+    for verdict in order:
+        values = counts[verdict].to_numpy()
+        ax.barh([f"Source {s}" for s in counts.index], values, left=left, color=VERDICT_COLOURS[verdict],
+                label=verdict, edgecolor="white")
+        for y, (x0, n) in enumerate(zip(left, values)):
+            if n:
+                ax.text(x0 + n / 2, y, str(n), ha="center", va="center", color="white", fontsize=9)
+        left += values
+    ax.set_xlabel("Number of claims")
+    ax.legend(ncol=len(order), loc="upper center", bbox_to_anchor=(0.5, -0.3), frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
