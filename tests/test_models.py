@@ -179,7 +179,7 @@ def test_calibration_ranges_are_ordered_and_contain_the_centre():
 
 def test_tornado_covers_every_varied_parameter():
     tornado = models.tornado()
-    assert set(tornado["parameter"]) == set(models.varied_parameters())
+    assert set(tornado["parameter"]) == set(models.varied_parameters()) | {"band shares"}
     assert tornado[["s_at_low", "s_at_high"]].apply(lambda c: c.between(0, 1)).all().all()
     assert (tornado["swing"].diff().dropna() <= 1e-12).all()  # sorted by swing
 
@@ -188,6 +188,10 @@ def test_tornado_margins_decide_the_regime():
     table = models.calibration()
     base = models.central_params()
     for row in models.tornado().itertuples():
+        if row.parameter == "band shares":
+            quartiles = replace(base, p_bottom=0.25, p_middle=0.5, p_top=0.25)
+            assert row.margin_at_high == pytest.approx(models.margin(quartiles))
+            continue
         for end, margin, full in [("low", row.margin_at_low, row.full_at_low),
                                   ("high", row.margin_at_high, row.full_at_high)]:
             p = replace(base, **{row.parameter: table.loc[row.parameter, end]})

@@ -81,6 +81,7 @@ __all__ = [
 ]
 
 BANDS = peers.BANDS
+QUARTILE_SHARES = (0.25, 0.5, 0.25)  # the alternative band shares of the tornado (bands cut in the cohort)
 
 
 @dataclass(frozen=True)
@@ -322,7 +323,9 @@ def tornado() -> pd.DataFrame:
     """Each varied parameter at its low and at its high value, the others central: :math:`s^*`, the
     margin :math:`A - C` (no tracking iff <= 0) and the full-streaming margin :math:`A(1-h) - C`
     (full streaming iff >= 0). The margins are continuous, so they show how close each change
-    brings the optimum to a regime boundary even when :math:`s^*` stays at a corner."""
+    brings the optimum to a regime boundary even when :math:`s^*` stays at a corner. The band
+    shares, which must sum to 1, move together: the row ``band shares`` compares the Exam shares
+    ("low" end) with bands cut at the cohort's quartiles, 25/50/25 ("high" end)."""
     table = calibration()
     base = central_params()
     s0, m0 = optimum(base), margin(base)
@@ -336,6 +339,13 @@ def tornado() -> pd.DataFrame:
                      "full_at_low": full_margin(at_low), "full_at_high": full_margin(at_high),
                      "full_central": full_margin(base),
                      "swing": abs(margin(at_high) - margin(at_low))})
+    # the band shares move together (they sum to 1): Exam shares versus quartile bands 25/50/25
+    quartiles = replace(base, **dict(zip((f"p_{b}" for b in BANDS), QUARTILE_SHARES)))
+    rows.append({"parameter": "band shares", "low_value": float("nan"), "high_value": float("nan"),
+                 "s_at_low": s0, "s_at_high": optimum(quartiles), "s_central": s0,
+                 "margin_at_low": m0, "margin_at_high": margin(quartiles), "margin_central": m0,
+                 "full_at_low": full_margin(base), "full_at_high": full_margin(quartiles),
+                 "full_central": full_margin(base), "swing": abs(margin(quartiles) - m0)})
     return pd.DataFrame(rows).sort_values("swing", ascending=False).reset_index(drop=True)
 
 
