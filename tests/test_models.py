@@ -225,3 +225,20 @@ def test_b9_is_modelled_and_states_its_numbers():
     numbers = models.b9_numbers()
     assert f"s* = {numbers['s_central']:.2f}" in verdict.headline
     assert numbers["share_none"] + numbers["share_compromise"] + numbers["share_full"] == pytest.approx(1.0)
+
+
+def test_without_published_rows_alpha_is_an_assumption(monkeypatch):
+    from tracking_evidence import peers
+
+    empty = peers._evidence(("ability grouping",)).iloc[0:0]
+    monkeypatch.setattr(peers, "_evidence", lambda topics: empty)
+    models.calibration.cache_clear()
+    models.b9_numbers.cache_clear()
+    try:
+        table = models.calibration()
+        assert table.loc["alpha", "source"] == "assumption"
+        assert table.loc["alpha", "low"] == 0.0
+        assert models.b9_verdict().verdict == "modelled"
+    finally:
+        models.calibration.cache_clear()
+        models.b9_numbers.cache_clear()

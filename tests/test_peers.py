@@ -333,3 +333,72 @@ def test_b3_rows_exclude_older_peer_comparisons_and_count_ci():
     assert not rows["comparison"].str.contains("older").any()
     crossing = rows[(rows["ci_low"] < 0) & (rows["ci_high"] > 0)]
     assert not crossing["shows_harm_of_removal"].any()
+
+
+# ------------------------------------------------------------------ verdict rules on constructed evidence
+
+EVIDENCE_COLUMNS = ["id", "citation", "study", "year", "country", "topic", "design", "outcome", "comparison",
+                    "subgroup", "unit", "estimate", "se", "ci_low", "ci_high", "p_value", "quote", "address", "notes"]
+
+
+def _rows(*rows: dict) -> pd.DataFrame:
+    base = {c: "" for c in EVIDENCE_COLUMNS}
+    base.update({"year": 2000, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan})
+    return pd.DataFrame([{**base, **r} for r in rows], columns=EVIDENCE_COLUMNS)
+
+
+@pytest.fixture
+def fake_evidence(monkeypatch):
+    """Replace the evidence registry seen by the verdict rules; caches cleared before and after."""
+    state = {"table": _rows()}
+
+    def fake(topics):
+        table = state["table"]
+        return table[table["topic"].isin(topics)].reset_index(drop=True)
+
+    monkeypatch.setattr(peers, "_evidence", fake)
+    peers.b3_numbers.cache_clear()
+    peers.b8_numbers.cache_clear()
+    yield state
+    peers.b3_numbers.cache_clear()
+    peers.b8_numbers.cache_clear()
+
+
+def test_b3_rule_without_rows_is_not_testable(fake_evidence):
+    assert peers.b3_verdict().verdict == "not testable here"
+
+
+def test_b3_rule_with_no_harm_is_supported(fake_evidence):
+    fake_evidence["table"] = _rows({"id": "E1", "topic": "acceleration", "design": "meta-analysis",
+                                    "comparison": "accelerated vs nonaccelerated same-age peers", "subgroup": "high",
+                                    "unit": "Hedges g", "estimate": 0.1, "ci_low": -0.1, "ci_high": 0.3})
+    assert peers.b3_verdict().verdict == "supported"
+
+
+def test_b3_rule_with_one_harm_is_contradicted(fake_evidence):
+    fake_evidence["table"] = _rows(
+        {"id": "E1", "topic": "acceleration", "design": "meta-analysis", "unit": "Hedges g", "estimate": 0.1,
+         "comparison": "accelerated vs nonaccelerated same-age peers", "subgroup": "high", "ci_low": -0.1,
+         "ci_high": 0.3},
+        {"id": "E2", "topic": "detracking", "design": "RCT", "unit": "SD", "estimate": -0.2,
+         "comparison": "detracked vs tracked classes", "subgroup": "high", "ci_low": -0.35, "ci_high": -0.05},
+        {"id": "E3", "topic": "acceleration", "design": "meta-analysis", "unit": "Hedges g", "estimate": 0.5,
+         "comparison": "accelerated vs nonaccelerated older peers", "subgroup": "high"},  # excluded: older peers
+    )
+    numbers = peers.b3_numbers()
+    assert numbers["n_rows"] == 2 and numbers["n_harm"] == 1
+    assert peers.b3_verdict().verdict == "contradicted"
+
+
+def test_b8_rule_paths(fake_evidence):
+    assert peers.b8_verdict().verdict == "not testable here"
+    within = {"topic": "ability grouping", "design": "meta-analysis", "unit": "Hedges g", "subgroup": "all",
+              "comparison": "within-class grouping vs no grouping"}
+    fake_evidence["table"] = _rows({**within, "id": "E1", "estimate": -0.05}, {**within, "id": "E2", "estimate": 0.0})
+    peers.b8_numbers.cache_clear()
+    assert peers.b8_verdict().verdict == "contradicted"
+    fake_evidence["table"] = _rows({**within, "id": "E1", "estimate": 0.2})
+    peers.b8_numbers.cache_clear()
+    # the Exam middle band's predicted loss under band tracks (interval below zero) keeps it mixed
+    expected = "mixed" if (peers.band_peer_change()["ci_high"] < 0).any() else "supported"
+    assert peers.b8_verdict().verdict == expected

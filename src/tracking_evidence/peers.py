@@ -549,13 +549,32 @@ _STANDARDISED = ("hedges g", "cohen d", "sd", "effect size", "standardised mean 
 
 
 def _standardised(rows: pd.DataFrame) -> pd.Series:
-    unit = rows["unit"].astype(str).str.lower()
-    return unit.apply(lambda u: any(u == k or u.startswith(k) for k in _STANDARDISED))
+    """Boolean mask: the row's unit is a standardised effect size (bool dtype even when empty)."""
+    units = rows["unit"].astype(str).str.lower()
+    return pd.Series([any(u == k or u.startswith(k) for k in _STANDARDISED) for u in units], index=rows.index,
+                     dtype=bool)
 
 
 def _contains(rows: pd.DataFrame, column: str, words: tuple[str, ...]) -> pd.Series:
-    text = rows[column].astype(str).str.lower()
-    return text.apply(lambda t: any(w in t for w in words))
+    """Boolean mask: ``column`` (lower-cased) contains any of ``words`` (bool dtype even when empty)."""
+    texts = rows[column].astype(str).str.lower()
+    return pd.Series([any(w in t for w in words) for t in texts], index=rows.index, dtype=bool)
+
+
+def _startswith(rows: pd.DataFrame, column: str, prefixes: tuple[str, ...]) -> pd.Series:
+    """Boolean mask: ``column`` (lower-cased) starts with any of ``prefixes``."""
+    texts = rows[column].astype(str).str.lower()
+    return pd.Series([t.startswith(prefixes) for t in texts], index=rows.index, dtype=bool)
+
+
+def _equals(rows: pd.DataFrame, column: str, value: str) -> pd.Series:
+    """Boolean mask: ``column`` (lower-cased) equals ``value``."""
+    texts = rows[column].astype(str).str.lower()
+    return pd.Series([t == value for t in texts], index=rows.index, dtype=bool)
+
+
+def _in(rows: pd.DataFrame, column: str, values: tuple[str, ...]) -> pd.Series:
+    return pd.Series([v in values for v in rows[column]], index=rows.index, dtype=bool)
 
 
 def _evidence(topics: tuple[str, ...]) -> pd.DataFrame:
@@ -577,18 +596,11 @@ def grouping_rows(kind: str) -> pd.DataFrame:
     if kind not in ("within-class", "between-class"):
         raise ValueError(f"kind must be 'within-class' or 'between-class', got '{kind}'")
     rows = _evidence(("ability grouping",))
-    comparison = rows["comparison"].astype(str).str.lower()
-    named = comparison.str.contains(kind, regex=False)
+    named = _contains(rows, "comparison", (kind,))
     if kind == "within-class":  # homogeneous vs heterogeneous ability groups inside one class
-        named |= comparison.str.contains("homogeneous", regex=False) & comparison.str.contains("within the class",
-                                                                                              regex=False)
-    keep = (
-        named
-        & (comparison.str.contains("no grouping", regex=False) | comparison.str.contains("heterogeneous", regex=False)
-           | comparison.str.contains(" vs none", regex=False))
-        & rows["subgroup"].astype(str).str.lower().eq("all")
-        & _standardised(rows)
-    )
+        named |= _contains(rows, "comparison", ("homogeneous",)) & _contains(rows, "comparison", ("within the class",))
+    keep = (named & _contains(rows, "comparison", ("no grouping", "heterogeneous", " vs none"))
+            & _equals(rows, "subgroup", "all") & _standardised(rows))
     return rows[keep].reset_index(drop=True)
 
 
@@ -604,7 +616,7 @@ def _ci_excludes_zero_or_absent(rows: pd.DataFrame, sign: int) -> pd.Series:
     """True where no CI is given, or where the CI lies entirely on the side ``sign`` of zero."""
     low, high = rows["ci_low"].astype(float), rows["ci_high"].astype(float)
     absent = low.isna() & high.isna()
-    return absent | ((low > 0) if sign > 0 else (high < 0))
+    return (absent | ((low > 0) if sign > 0 else (high < 0))).astype(bool)
 
 
 @cache
@@ -625,10 +637,9 @@ def b3_numbers() -> dict:
     the school mix (minus :func:`band_peer_change` for ``top``).
     """
     rows = _evidence(("ability grouping", "tracking", "acceleration", "detracking"))
-    subgroup = rows["subgroup"].astype(str).str.lower()
-    high = subgroup.str.startswith("high") | subgroup.str.contains("high achiever", regex=False)
-    eligible = high & _standardised(rows) & rows["design"].isin(CAUSAL_OR_SYNTHESIS)
-    detracked = rows["comparison"].astype(str).str.lower().str.startswith("detracked")
+    high = _startswith(rows, "subgroup", ("high",)) | _contains(rows, "subgroup", ("high achiever",))
+    eligible = high & _standardised(rows) & _in(rows, "design", CAUSAL_OR_SYNTHESIS)
+    detracked = _startswith(rows, "comparison", ("detracked",))
     separate = (eligible & ~detracked & _contains(rows, "comparison", HIGH_SEPARATE_WORDS)
                 & ~_contains(rows, "comparison", ("older",)))
     gain = separate & (rows["estimate"] > 0) & _ci_excludes_zero_or_absent(rows, +1)
@@ -693,15 +704,13 @@ def b8_numbers() -> dict:
     """
     rows = _evidence(("ability grouping", "tracking"))
     std = _standardised(rows)
-    everyone = rows["subgroup"].astype(str).str.lower().eq("all")
     within, between = grouping_rows("within-class"), grouping_rows("between-class")
     instruction = ~_contains(rows, "comparison", ("dormitor", "residential"))
-    named = ~everyone & ~rows["subgroup"].astype(str).str.lower().str.startswith("all")
+    named = ~_startswith(rows, "subgroup", ("all",))
     negative = rows[std & named & instruction & (rows["estimate"] < 0) & _ci_excludes_zero_or_absent(rows, -1)]
     detrack = _evidence(("detracking",))
-    d_named = ~detrack["subgroup"].astype(str).str.lower().str.startswith("all")
-    d_better = detrack[detrack["comparison"].astype(str).str.lower().str.startswith("detracked vs tracked")
-                       & _standardised(detrack) & d_named & detrack["design"].isin(CAUSAL_OR_SYNTHESIS)
+    d_better = detrack[_startswith(detrack, "comparison", ("detracked vs tracked",)) & _standardised(detrack)
+                       & ~_startswith(detrack, "subgroup", ("all",)) & _in(detrack, "design", CAUSAL_OR_SYNTHESIS)
                        & (detrack["estimate"] > 0) & _ci_excludes_zero_or_absent(detrack, +1)]
     change = band_peer_change()
     losers = change[change["ci_high"] < 0]
