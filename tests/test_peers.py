@@ -366,6 +366,11 @@ def fake_evidence(monkeypatch):
 
 def test_b3_rule_without_rows_is_not_testable(fake_evidence):
     assert peers.b3_verdict().verdict == "not testable here"
+    assert set(peers.missing_evidence()) == {"within", "between", "high"}
+
+
+def test_nothing_missing_in_the_real_registry():
+    assert peers.missing_evidence() == {}
 
 
 def test_b3_rule_with_no_harm_is_supported(fake_evidence):

@@ -60,6 +60,8 @@ __all__ = [
     "spread_table",
     "bootstrap_ratio",
     "grouping_rows",
+    "EVIDENCE_NEEDS",
+    "missing_evidence",
     "band_tracks",
     "band_peer_change",
     "b3_numbers",
@@ -602,6 +604,30 @@ def grouping_rows(kind: str) -> pd.DataFrame:
     keep = (named & _contains(rows, "comparison", ("no grouping", "heterogeneous", " vs none"))
             & _equals(rows, "subgroup", "all") & _standardised(rows))
     return rows[keep].reset_index(drop=True)
+
+
+EVIDENCE_NEEDS = {
+    "within": "effect sizes of within-class (ability) grouping against no grouping, or of homogeneous against "
+              "heterogeneous ability groups within the class: topic 'ability grouping', subgroup 'all', a "
+              "standardised unit (Hedges g, Cohen d, SD, effect size)",
+    "between": "effect sizes of between-class grouping against no grouping or heterogeneous classes: topic "
+               "'ability grouping', subgroup 'all', a standardised unit",
+    "high": "effect sizes for high achievers (subgroup starting with 'high') of gifted, honours or accelerated "
+            "provision against the regular or same-age alternative, or of detracked against tracked classes, from "
+            "an RCT, a quasi-experiment or a meta-analysis, in a standardised unit",
+}
+
+
+def missing_evidence() -> dict[str, str]:
+    """Which kinds of published rows the verdicts of this module need and ``data/evidence.csv`` lacks."""
+    missing = {}
+    if grouping_rows("within-class").empty:
+        missing["within"] = EVIDENCE_NEEDS["within"]
+    if grouping_rows("between-class").empty:
+        missing["between"] = EVIDENCE_NEEDS["between"]
+    if b3_numbers()["n_rows"] == 0:
+        missing["high"] = EVIDENCE_NEEDS["high"]
+    return missing
 
 
 # ----------------------------------------------------------------------------------------------
