@@ -35,6 +35,11 @@ def test_vr_is_a_school_variable_and_intake_varies_within_schools(exam):
     assert checks["schools_intake_3"] + checks["schools_intake_2"] + checks["schools_intake_1"] == 65
     assert checks["schools_intake_3"] > 60  # intake varies within nearly every school
     assert checks["schavg_max_abs_diff"] < 1e-5  # schavg is the school mean of standlrt
+    # vr: the school average in three categories (MLwiN's schav), so its categories do not overlap
+    ranges = exam.groupby("vr")["schavg"].agg(["min", "max"])
+    assert ranges.loc["bottom 25%", "max"] < ranges.loc["mid 50%", "min"]
+    assert ranges.loc["mid 50%", "max"] < ranges.loc["top 25%", "min"]
+    assert checks["vr_separates_schavg"]
 
 
 def test_mlmrev_labels_reversed_in_r_own_copy_too(exam):

@@ -96,8 +96,10 @@ def exam_band_checks(exam: pd.DataFrame | None = None) -> dict:
 
     Returns the number of schools, how many have one ``vr`` value (constant within school means a
     school variable), how many have 1, 2 or 3 ``intake`` levels, the largest gap between
-    ``schavg`` and the school mean of ``standlrt``, and the mean ``standlrt`` by mlmRev ``intake``
-    label (used to decide which label is the top band).
+    ``schavg`` and the school mean of ``standlrt``, the mean ``standlrt`` by mlmRev ``intake``
+    label (used to decide which label is the top band), and whether the ``vr`` categories
+    (bottom, mid, top) cut ``schavg`` into non-overlapping, increasing ranges (as a school average
+    coded in three categories would).
     """
     exam = data.load_exam() if exam is None else exam
     _require(exam, ["school", "vr", "intake", "standlrt", "schavg"], "exam")
@@ -106,6 +108,8 @@ def exam_band_checks(exam: pd.DataFrame | None = None) -> dict:
     intake_levels = by_school["intake"].nunique()
     school_mean = by_school["standlrt"].transform("mean")
     means = exam.groupby("intake")["standlrt"].mean()
+    ranges = exam.groupby("vr")["schavg"].agg(["min", "max"]).reindex(list(MLMREV_TO_OWN_BAND))
+    separated = bool((ranges["max"].to_numpy()[:-1] < ranges["min"].to_numpy()[1:]).all())
     return {
         "n_students": int(len(exam)),
         "n_schools": int(exam["school"].nunique()),
@@ -116,6 +120,7 @@ def exam_band_checks(exam: pd.DataFrame | None = None) -> dict:
         "schavg_max_abs_diff": float((school_mean - exam["schavg"]).abs().max()),
         "mean_standlrt_by_label": {str(k): float(v) for k, v in means.items()},
         "n_by_label": {str(k): int(v) for k, v in exam["intake"].value_counts().items()},
+        "vr_separates_schavg": separated,
     }
 
 
