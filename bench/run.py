@@ -1,12 +1,15 @@
 """`make bench`: measure how long the book takes to build and test, and how fast the engine is.
 
 Everything is built from a snapshot of the sources (``_config.yml``, ``_toc.yml``, ``book/``,
-``data/``) copied into a temporary folder, so that chapters edited by someone else during the
+``data/``, ``src/``) copied into a temporary folder, so that chapters edited by someone else during the
 bench do not change what is measured, and so that the "one chapter changed" measure can edit a
 chapter without touching the working tree. The chapters' own reads of ``data/`` go to the same
 snapshot (``TRACKING_EVIDENCE_DATA``).
 
 Measures (each repeated; median and spread = max - min reported):
+
+The package is snapshotted too (``src/``, first on ``PYTHONPATH``), so that the chapters run
+the same code in every build of one bench.
 
 - ``cold_serial``: Jupyter Book's default, an empty ``_build``, notebooks executed one after
   another while Sphinx reads them (``jupyter-book build``);
@@ -51,7 +54,7 @@ PRE = [sys.executable, str(ROOT / "scripts" / "preexecute.py"), "--root", ".", "
 TARGETS = {"cold": 180.0, "noop_rebuild": 15.0, "chapter": 30.0}
 EXECUTED = re.compile(r"(\S+\.md): Executed notebook in ([0-9.]+) seconds")
 CACHED = re.compile(r"(\S+\.md): Using cached notebook")
-SNAPSHOT = ("_config.yml", "_toc.yml", "book", "data")
+SNAPSHOT = ("_config.yml", "_toc.yml", "book", "data", "src")
 
 
 def _load() -> float:
@@ -72,7 +75,25 @@ def _run(commands: list[list[str]], cwd: Path, env: dict) -> dict:
     seconds = time.perf_counter() - start
     return {"seconds": round(seconds, 2), "returncode": code, "load_before": load,
             "executed": {m[0]: float(m[1]) for m in EXECUTED.findall(log)},
-            "cached": sorted(set(CACHED.findall(log))), "log_tail": log[-3000:] if code else ""}
+            "cached": sorted(set(CACHED.findall(log))), "log_tail": _failure(log) if code else ""}
+
+
+def _fingerprint(build: Path) -> dict:
+    """What a reader sees of a build: every glued value (text/plain) and the figure files pages show."""
+    glued = {}
+    for path in sorted((build / "jupyter_execute").rglob("*.glue.json")):
+        values = json.loads(path.read_text(encoding="utf-8"))
+        glued[path.relative_to(build).as_posix()] = {k: v["data"].get("text/plain") for k, v in values.items()}
+    shown = set()
+    for page in (build / "html").rglob("*.html"):
+        shown |= set(re.findall(r"_images/([0-9a-f]{64})\.png", page.read_text(encoding="utf-8")))
+    return {"glued": glued, "figures": sorted(shown)}
+
+
+def _failure(log: str) -> str:
+    """The part of a failed build's log that says what failed (myst-nb's warning and the traceback)."""
+    at = max(log.find("Executing notebook failed"), log.find("preexecute: FAILED"))
+    return log[at:at + 4000] if at >= 0 else log[-3000:]
 
 
 def _summary(runs: list[dict]) -> dict:
@@ -132,9 +153,10 @@ def _make_test() -> dict:
     load = _load()
     start = time.perf_counter()
     done = subprocess.run(["make", "test"], cwd=ROOT, capture_output=True, text=True)
-    tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
+    lines = (done.stdout + done.stderr).splitlines()
+    summary = [line for line in lines if re.match(r"^(FAILED|ERROR) |^=+ .*(passed|failed|error)", line)]
     return {"seconds": round(time.perf_counter() - start, 2), "returncode": done.returncode,
-            "load_before": load, "summary": tail}
+            "load_before": load, "summary": summary[-40:] or lines[-5:]}
 
 
 def _git(*args: str) -> str:
@@ -150,14 +172,18 @@ def measure(cold: int, rebuild: int, chapter: str, with_make_test: bool) -> dict
     }
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         src = _snapshot(Path(tmp))
-        env = dict(os.environ, TRACKING_EVIDENCE_DATA=str(src / "data"))
+        # the package too: the snapshot's copy of src/ comes first on the path (before the editable install)
+        path = os.pathsep.join(p for p in [str(src / "src"), os.environ.get("PYTHONPATH", "")] if p)
+        env = dict(os.environ, TRACKING_EVIDENCE_DATA=str(src / "data"), PYTHONPATH=path)
         build = src / "_build"
-        serial, parallel = [], []
+        serial, parallel, prints = [], [], []
         for _ in range(cold):  # interleaved, so that a change of load hits both alike
             shutil.rmtree(build, ignore_errors=True)
             serial.append(_run([JB], src, env))
+            prints.append(_fingerprint(build))
             shutil.rmtree(build, ignore_errors=True)
             parallel.append(_run([PRE, JB], src, env))
+            prints.append(_fingerprint(build))
         noop = [_run([PRE, JB], src, env) for _ in range(rebuild)]
         noop_jb = [_run([JB], src, env) for _ in range(rebuild)]
         changed = []
@@ -181,6 +207,9 @@ def measure(cold: int, rebuild: int, chapter: str, with_make_test: bool) -> dict
     results["noop_rebuild_jupyter_book_only"] = _summary(noop_jb)
     results["one_chapter_rebuild"] = dict(_summary(changed), chapter=chapter)
     results["one_chapter_rebuild_serial"] = dict(_summary(changed_serial), chapter=chapter)
+    results["cold_builds_identical"] = all(p == prints[0] for p in prints)
+    results["cold_builds_glued_values"] = sum(len(v) for v in prints[0]["glued"].values())
+    results["cold_builds_figures"] = len(prints[0]["figures"])
     results["noop_all_cached"] = all(not r["executed"] for r in noop + noop_jb)
     results["parallel_build_executed_nothing"] = all(not r["executed"] for r in parallel)
     results["parallel_build_pages_from_cache"] = [len(r["cached"]) for r in parallel]
@@ -210,6 +239,8 @@ def table(results: dict) -> str:
     lines = ["  ".join(cell.ljust(width[i]) if i == 0 else cell.rjust(width[i]) for i, cell in enumerate(row))
              for row in rows]
     lines.append(f"parallel / serial cold build: {results['parallel_over_serial']:.3f}")
+    lines.append(f"all cold builds (serial and parallel) identical: {results['cold_builds_identical']} "
+                 f"({results['cold_builds_glued_values']} glued values, {results['cold_builds_figures']} figures)")
     for name, out in results["engine"].items():
         if "median_seconds" in out:
             lines.append(f"engine {name}: median {out['median_seconds']} s (target {out.get('target_seconds')} s)")

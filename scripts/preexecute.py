@@ -8,13 +8,13 @@ then finds every page in the cache ("Using cached notebook: ID=...") and execute
 
 What is executed is exactly what myst-nb would execute: the page read with myst-nb's MyST reader
 (the same code cells, hence the same cache hash), run by jupyter-cache's ``single_nb_execution``
-(nbclient) with the page's folder as working directory, the ``execute.timeout`` of
-``_config.yml`` and errors not allowed. A page already in the cache (same code) is skipped, so a
-rebuild with nothing changed costs only the hashing.
+(nbclient) with the page's folder as working directory and the ``execute:`` settings of
+``_config.yml`` (``timeout``, ``allow_errors``, ``exclude_patterns``). A page already in the
+cache (same code) is skipped, so a rebuild with nothing changed costs only the hashing.
 
-A failing cell stops the script with a non-zero exit status and a message that names the page,
-the error and its traceback; nothing is cached for that page, so the build that would follow
-fails on the same page too.
+A failing cell makes the script exit with status 1 once the other pages have run, after a
+message that names the page, the error and its traceback; nothing is cached for that page, so
+the build that follows executes it again and fails on it too, naming it.
 
 Usage (``make book`` runs it before ``jupyter-book build``)::
 
@@ -24,6 +24,7 @@ Usage (``make book`` runs it before ``jupyter-book build``)::
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import os
 import sys
 import time
@@ -85,14 +86,14 @@ def read_page(path: Path, md_config=None):
     return read_myst_markdown_notebook(text, add_source_map=True, path=str(path), **kwargs)
 
 
-def _execute(path: str, timeout: int) -> tuple[str, str | None, str | None, float]:
+def _execute(path: str, timeout: int, allow_errors: bool = False) -> tuple[str, str | None, str | None, float]:
     """Worker: execute one page; returns (path, executed notebook JSON or None, error, seconds)."""
     from jupyter_cache.executors.utils import single_nb_execution
 
     page = Path(path)
     notebook = read_page(page, _md_config(_config(ROOT_FOR_WORKERS)))
     start = time.perf_counter()
-    result = single_nb_execution(notebook, cwd=str(page.parent), allow_errors=False, timeout=timeout,
+    result = single_nb_execution(notebook, cwd=str(page.parent), allow_errors=allow_errors, timeout=timeout,
                                  meta_override=True)
     seconds = time.perf_counter() - start
     if result.err is not None:
@@ -121,13 +122,18 @@ def preexecute(root: Path = ROOT, path_output: Path | None = None, jobs: int = 2
     config = _config(root)
     if (config.get("execute") or {}).get("execute_notebooks", "auto") not in {"cache"}:
         raise RuntimeError("preexecute.py needs `execute: execute_notebooks: cache` in _config.yml")
-    timeout = int((config.get("execute") or {}).get("timeout", 30))
+    execute = config.get("execute") or {}
+    timeout = int(execute.get("timeout", 30))
+    allow_errors = bool(execute.get("allow_errors", False))
+    excluded = execute.get("exclude_patterns") or []
     cache_path = Path(path_output or root).resolve() / "_build" / ".jupyter_cache"
     cache = get_cache(str(cache_path))
     md_config = _md_config(config)
 
     todo = []
     for page in toc_pages(root):
+        if any(fnmatch.fnmatch(page.relative_to(root).as_posix(), pattern) for pattern in excluded):
+            continue  # `execute: exclude_patterns`: myst-nb does not execute these either
         notebook = read_page(page, md_config)
         if notebook is None:
             continue
@@ -145,7 +151,7 @@ def preexecute(root: Path = ROOT, path_output: Path | None = None, jobs: int = 2
     times, failures = {}, {}
     start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=max(1, jobs), initializer=_init_worker, initargs=(str(root),)) as pool:
-        futures = [pool.submit(_execute, str(page), timeout) for page in todo]
+        futures = [pool.submit(_execute, str(page), timeout, allow_errors) for page in todo]
         for future in as_completed(futures):
             path, executed, error, seconds = future.result()
             name = os.path.relpath(path, root)
