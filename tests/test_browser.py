@@ -143,7 +143,8 @@ def test_a_solution_opens_when_clicked(page, site_url):
         body = solution.locator("> :not(.admonition-title)").first
         assert "toggle-hidden" in solution.get_attribute("class"), f"{name}: a solution is shown before it is asked for"
         assert not body.is_visible(), f"{name}: a solution is shown before it is asked for"
-        solution.locator(".admonition-title").first.click()
+        # the title holds a link to the exercise; the toggle is sphinx-togglebutton's button
+        solution.locator("button.toggle-button").first.click()
         page.wait_for_timeout(200)
         assert body.is_visible(), f"{name}: the solution did not open when clicked"
 
