@@ -52,11 +52,15 @@ def test_hsb_join_gives_each_student_a_school():
     assert hsb["pracad"].between(0, 1).all()
 
 
-def test_exam_vr_is_constant_within_school_and_intake_is_not():
+def test_exam_vr_is_the_schools_band_and_intake_labels_are_reversed():
     # what data/README.md reports about the documentation of mlmRev's Exam
     exam = data.load_exam()
     assert (exam.groupby("school")["vr"].nunique() == 1).all()
+    ranges = exam.groupby("vr")["schavg"].agg(["min", "max"]).loc[["bottom 25%", "mid 50%", "top 25%"]]
+    assert (ranges["max"].iloc[:-1].to_numpy() < ranges["min"].iloc[1:].to_numpy()).all()
     assert (exam.groupby("school")["intake"].nunique() > 1).sum() > 60
+    mean_intake = exam.groupby("intake")["standlrt"].mean()
+    assert mean_intake["bottom 25%"] > mean_intake["mid 50%"] > mean_intake["top 25%"]
 
 
 def test_egsingle_lowinc_is_a_school_variable():
