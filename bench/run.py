@@ -1,15 +1,14 @@
 """`make bench`: measure how long the book takes to build and test, and how fast the engine is.
 
 Everything is built from a snapshot of the sources (``_config.yml``, ``_toc.yml``, ``book/``,
-``data/``, ``src/``) copied into a temporary folder, so that chapters edited by someone else during the
-bench do not change what is measured, and so that the "one chapter changed" measure can edit a
-chapter without touching the working tree. The chapters' own reads of ``data/`` go to the same
-snapshot (``TRACKING_EVIDENCE_DATA``).
+``data/``, ``src/``) taken from the last commit (``--source head``, the default; or the working
+tree as it is, ``--source worktree``) into a temporary folder, so that chapters edited by someone
+else during the bench do not change what is measured, and so that the "one chapter changed"
+measure can edit a chapter without touching the working tree. The chapters read ``data/`` from
+the snapshot (``TRACKING_EVIDENCE_DATA``) and import the snapshot's package (its ``src/`` first
+on ``PYTHONPATH``), so every build of one bench runs the same code on the same data.
 
 Measures (each repeated; median and spread = max - min reported):
-
-The package is snapshotted too (``src/``, first on ``PYTHONPATH``), so that the chapters run
-the same code in every build of one bench.
 
 - ``cold_serial``: Jupyter Book's default, an empty ``_build``, notebooks executed one after
   another while Sphinx reads them (``jupyter-book build``);
@@ -54,7 +53,7 @@ PRE = [sys.executable, str(ROOT / "scripts" / "preexecute.py"), "--root", ".", "
 TARGETS = {"cold": 180.0, "noop_rebuild": 15.0, "chapter": 30.0}
 EXECUTED = re.compile(r"(\S+\.md): Executed notebook in ([0-9.]+) seconds")
 CACHED = re.compile(r"(\S+\.md): Using cached notebook")
-SNAPSHOT = ("_config.yml", "_toc.yml", "book", "data", "src")
+SNAPSHOT = ("_config.yml", "_toc.yml", "book", "data", "src", "tests/reference")  # pooling reads the lme4 fixture
 
 
 def _load() -> float:
@@ -93,7 +92,8 @@ def _fingerprint(build: Path) -> dict:
 def _failure(log: str) -> str:
     """The part of a failed build's log that says what failed (myst-nb's warning and the traceback)."""
     at = max(log.find("Executing notebook failed"), log.find("preexecute: FAILED"))
-    return log[at:at + 4000] if at >= 0 else log[-3000:]
+    head = log[at:at + 1500] + "\n[...]\n" if at >= 0 else ""
+    return head + log[-2500:]
 
 
 def _summary(runs: list[dict]) -> dict:
@@ -103,11 +103,19 @@ def _summary(runs: list[dict]) -> dict:
             "load_before": [r["load_before"] for r in runs]}
 
 
-def _snapshot(target: Path) -> Path:
+def _snapshot(target: Path, source: str) -> Path:
+    """Copy the book's sources into ``target/src``: from the last commit (``source="head"``, the
+    default: a consistent state even while people edit) or from the working tree (``"worktree"``)."""
     src = target / "src"
     src.mkdir(parents=True)
+    if source == "head":
+        archive = subprocess.run(["git", "archive", "--format=tar", "HEAD", *SNAPSHOT], cwd=ROOT,
+                                 capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
+        return src
     for name in SNAPSHOT:
         path = ROOT / name
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
         if path.is_dir():
             shutil.copytree(path, src / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
         else:
@@ -164,14 +172,15 @@ def _git(*args: str) -> str:
     return done.stdout.strip()
 
 
-def measure(cold: int, rebuild: int, chapter: str, with_make_test: bool) -> dict:
+def measure(cold: int, rebuild: int, chapter: str, with_make_test: bool, source: str = "head") -> dict:
     results: dict = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": _git("rev-parse", "HEAD"),
+        "source": source,
         "dirty_files": [line for line in _git("status", "--porcelain").splitlines() if line.endswith(".md")],
         "cpu_count": os.cpu_count(), "python": platform.python_version(), "targets_seconds": TARGETS,
     }
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        src = _snapshot(Path(tmp))
+        src = _snapshot(Path(tmp), source)
         # the package too: the snapshot's copy of src/ comes first on the path (before the editable install)
         path = os.pathsep.join(p for p in [str(src / "src"), os.environ.get("PYTHONPATH", "")] if p)
         env = dict(os.environ, TRACKING_EVIDENCE_DATA=str(src / "data"), PYTHONPATH=path)
@@ -249,15 +258,48 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def markdown(results: dict) -> str:
+    """The measures as a Markdown table (for docs-performance.md / the README)."""
+    def cell(r):
+        runs = ", ".join(f"{t:.1f}" for t in r["runs"])
+        return f"{r['median']:.1f} | {r['spread']:.1f} | {runs}"
+
+    rows = ["| Measure | Median (s) | Spread (s) | Runs (s) | Target (s) |", "|---|---|---|---|---|"]
+    names = [("cold_serial", "Cold build, serial (Jupyter Book's default: `make book-serial`)", TARGETS["cold"]),
+             ("cold_parallel", "Cold build, parallel pre-execution + render (`make book`)", TARGETS["cold"]),
+             ("noop_rebuild", "Rebuild, nothing changed (`make book`)", TARGETS["noop_rebuild"]),
+             ("noop_rebuild_jupyter_book_only", "Rebuild, nothing changed (`jupyter-book build` only)",
+              TARGETS["noop_rebuild"]),
+             ("one_chapter_rebuild", f"Rebuild, one chapter changed (`make book`; {results['one_chapter_rebuild']['chapter']})", None),
+             ("one_chapter_rebuild_serial", "Rebuild, one chapter changed (`jupyter-book build` only)", None)]
+    for key, label, target in names:
+        rows.append(f"| {label} | {cell(results[key])} | {'' if target is None else f'{target:.0f}'} |")
+    for page, r in results["chapter_execution_seconds"].items():
+        runs = ", ".join(f"{t:.1f}" for t in r["runs"])
+        rows.append(f"| Execute `{page}` (serial build) | {r['median']:.1f} | {max(r['runs']) - min(r['runs']):.1f} | "
+                    f"{runs} | {TARGETS['chapter']:.0f} |")
+    if "make_test" in results:
+        mt = results["make_test"]
+        rows.append(f"| `make test` (working tree, exit status {mt['returncode']}) | {mt['seconds']:.1f} | | 1 run | |")
+    return "\n".join(rows)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Measure build, rebuild, chapter and engine times.")
     parser.add_argument("--cold", type=int, default=2, help="cold builds of each kind (serial, parallel)")
     parser.add_argument("--rebuild", type=int, default=3, help="runs of each rebuild measure")
     parser.add_argument("--chapter", default="book/reanalysis.md", help="the chapter edited for the one-chapter rebuild")
+    parser.add_argument("--source", choices=["head", "worktree"], default="head",
+                        help="build the last commit (default) or the working tree as it is")
     parser.add_argument("--with-make-test", action="store_true", help="also time `make test` in the working tree")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument("--markdown", type=Path, default=None,
+                        help="print the Markdown table of an existing results file and exit (no measuring)")
     args = parser.parse_args(argv)
-    results = measure(args.cold, args.rebuild, args.chapter, args.with_make_test)
+    if args.markdown is not None:
+        print(markdown(json.loads(args.markdown.read_text(encoding="utf-8"))))
+        return 0
+    results = measure(args.cold, args.rebuild, args.chapter, args.with_make_test, args.source)
     args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(table(results))
     print(f"written: {args.output}")
