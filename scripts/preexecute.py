@@ -10,7 +10,9 @@ What is executed is exactly what myst-nb would execute: the page read with myst-
 (the same code cells, hence the same cache hash), run by jupyter-cache's ``single_nb_execution``
 (nbclient) with the page's folder as working directory and the ``execute:`` settings of
 ``_config.yml`` (``timeout``, ``allow_errors``, ``exclude_patterns``). A page already in the
-cache (same code) is skipped, so a rebuild with nothing changed costs only the hashing.
+cache (same code) is skipped, so a rebuild with nothing changed costs only the hashing, unless
+the package, the data or the reference fixtures changed since it ran (``inputs_fingerprint``):
+Jupyter Book's cache keys on a page's code only, and would keep showing the old numbers.
 
 A failing cell makes the script exit with status 1 once the other pages have run, after a
 message that names the page, the error and its traceback; nothing is cached for that page, so
@@ -25,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import hashlib
 import os
+import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -109,6 +113,30 @@ def _init_worker(root: str) -> None:
     ROOT_FOR_WORKERS = Path(root)
 
 
+def inputs_fingerprint() -> str:
+    """SHA-256 of what the pages compute from besides their own code: the package's source files,
+    every file of the data folder it reads, and the reference fixtures it reads (tests/reference).
+
+    Jupyter Book's execution cache keys on a page's code cells only, so a page whose code did not
+    change keeps its cached outputs even after the package or the data changed: the site would show
+    numbers the current code no longer computes. Each notebook this script caches records this
+    fingerprint; a cached page whose fingerprint differs is executed again.
+    """
+    import tracking_evidence
+    from tracking_evidence.data import data_dir
+
+    package = Path(tracking_evidence.__file__).resolve().parent
+    files = sorted(package.rglob("*.py"))
+    folder = data_dir()
+    files += sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+    reference = package.parents[1] / "tests" / "reference"
+    files += sorted(reference.glob("*.json")) if reference.exists() else []
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def preexecute(root: Path = ROOT, path_output: Path | None = None, jobs: int = 2, log=print) -> dict:
     """Execute every uncached notebook page of the book at ``root`` into the execution cache.
 
@@ -126,11 +154,13 @@ def preexecute(root: Path = ROOT, path_output: Path | None = None, jobs: int = 2
     timeout = int(execute.get("timeout", 30))
     allow_errors = bool(execute.get("allow_errors", False))
     excluded = execute.get("exclude_patterns") or []
-    cache_path = Path(path_output or root).resolve() / "_build" / ".jupyter_cache"
+    build = Path(path_output or root).resolve() / "_build"
+    cache_path = build / ".jupyter_cache"
     cache = get_cache(str(cache_path))
     md_config = _md_config(config)
+    fingerprint = inputs_fingerprint()
 
-    todo = []
+    todo, stale = [], []
     for page in toc_pages(root):
         if any(fnmatch.fnmatch(page.relative_to(root).as_posix(), pattern) for pattern in excluded):
             continue  # `execute: exclude_patterns`: myst-nb does not execute these either
@@ -138,10 +168,19 @@ def preexecute(root: Path = ROOT, path_output: Path | None = None, jobs: int = 2
         if notebook is None:
             continue
         try:
-            cache.match_cache_notebook(notebook)
-            continue  # already cached with the same code
+            record = cache.match_cache_notebook(notebook)
         except KeyError:
-            todo.append(page)
+            todo.append(page)  # new page, or its code changed
+            continue
+        if (record.data or {}).get("inputs_sha256") != fingerprint:
+            todo.append(page)  # same code, but the package or the data changed since it was executed
+            stale.append(page)
+    if stale:
+        # Sphinx re-reads only pages whose source changed: drop its saved environment so that every
+        # page is read again and rendered from the fresh outputs
+        shutil.rmtree(build / ".doctrees", ignore_errors=True)
+        log(f"preexecute: the package or data changed since {len(stale)} cached page(s) ran: executing them "
+            "again (and every page will be re-rendered)")
     if not todo:
         log(f"preexecute: every notebook page is in the cache ({cache_path})")
         return {}
@@ -160,8 +199,9 @@ def preexecute(root: Path = ROOT, path_output: Path | None = None, jobs: int = 2
                 log(f"preexecute: FAILED {name} after {seconds:.2f} s\n{error}")
                 continue
             notebook = nbformat.reads(executed, as_version=4)
-            cache.cache_notebook_bundle(CacheBundleIn(notebook, path, data={"execution_seconds": seconds}),
-                                        check_validity=False, overwrite=True)
+            cache.cache_notebook_bundle(
+                CacheBundleIn(notebook, path, data={"execution_seconds": seconds, "inputs_sha256": fingerprint}),
+                check_validity=False, overwrite=True)
             times[name] = seconds
             log(f"preexecute: executed {name} in {seconds:.2f} s")
     log(f"preexecute: {len(times)} page(s) executed in {time.perf_counter() - start:.2f} s wall time")

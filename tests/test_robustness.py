@@ -229,6 +229,30 @@ def test_failing_cell_fails_preexecution_and_names_the_page(tiny_book):
     assert get_cache(str(tiny_book / "_build" / ".jupyter_cache")).list_cache_records() == []
 
 
+WORKING_PAGE = FAILING_PAGE.replace('raise ValueError("deliberate failure in broken_page")', "y = x + 1")
+
+
+@pytest.mark.slow
+def test_changed_data_re_executes_cached_pages(tiny_book, data_copy, monkeypatch):
+    """Jupyter Book's cache keys on a page's code only; pre-execution also keys on the package and
+    the data, so an edited data file (page code unchanged) re-executes the page instead of showing
+    the numbers of the old file, and drops Sphinx's saved environment so that it is re-rendered."""
+    scripts = str(ROOT / "scripts")
+    monkeypatch.syspath_prepend(scripts)
+    import preexecute
+
+    (tiny_book / "book" / "broken_page.md").write_text(WORKING_PAGE, encoding="utf-8")
+    monkeypatch.setenv("TRACKING_EVIDENCE_DATA", str(data_copy))
+    quiet = dict(jobs=1, log=lambda *_: None)
+    assert list(preexecute.preexecute(tiny_book, **quiet)) == ["book/broken_page.md"]
+    assert preexecute.preexecute(tiny_book, **quiet) == {}  # nothing changed: nothing executed
+    (tiny_book / "_build" / ".doctrees").mkdir()
+    with (data_copy / "exam.csv").open("a", encoding="utf-8") as handle:
+        handle.write("\n")  # an edit the page's code cannot see
+    assert list(preexecute.preexecute(tiny_book, **quiet)) == ["book/broken_page.md"]
+    assert not (tiny_book / "_build" / ".doctrees").exists()
+
+
 # ----------------------------------------------------------------------- property tests (hypothesis)
 
 finite = st.floats(min_value=-2, max_value=2, allow_nan=False, allow_infinity=False)
