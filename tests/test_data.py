@@ -230,3 +230,12 @@ def test_environment_variable_overrides_the_folder(data_copy, monkeypatch):
     monkeypatch.setenv("TRACKING_EVIDENCE_DATA", str(data_copy))
     with pytest.raises(DataError, match="file not found"):
         data.load_exam()
+
+
+def test_duplicated_column_name_is_refused(data_copy):
+    def duplicate_first_column(lines):
+        return [line + "," + line.split(",")[0] if line else line for line in lines]
+
+    _rewrite(data_copy / "nlschools.csv", duplicate_first_column)
+    with pytest.raises(DataError, match=r"nlschools\.csv: duplicated column name\(s\)"):
+        data.load_nlschools(data_copy)

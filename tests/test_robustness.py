@@ -6,10 +6,9 @@ points to the test that covers it. Many rows are covered by the module tests (``
 adds the rows no other test covers, checks that every test the table names exists, and adds
 property tests (hypothesis) on statistical functions that had none.
 
-Rows marked ``xfail(strict=True)`` are defects found here in modules this test does not own and
-reported to their owners (see docs-performance.md): they fail today, and the marker makes the
-suite go red the day they are fixed, so that the marker is removed and the row becomes a plain
-test.
+The defects this module found in other modules (an unexpected column dropped silently by
+``data.read_dataset``; infinite values accepted by ``reanalysis.dl_pool``) were fixed there; their
+rows are plain tests now.
 """
 
 from __future__ import annotations
@@ -93,8 +92,6 @@ def test_duplicated_row_with_matching_checksum_is_counted(data_copy):
         data.load_exam(data_copy)
 
 
-@pytest.mark.xfail(strict=True, reason="reported: data.read_dataset ignores columns the spec does not list "
-                                       "(src/tracking_evidence/data.py, read_dataset, lines 249-255)")
 def test_unexpected_extra_column_is_refused(data_copy):
     path = data_copy / "exam.csv"
     lines = path.read_text(encoding="utf-8").split("\n")
@@ -105,8 +102,6 @@ def test_unexpected_extra_column_is_refused(data_copy):
         data.load_exam(data_copy)
 
 
-@pytest.mark.xfail(strict=True, reason="reported: claims.csv has no checksum and read_dataset drops an unknown "
-                                       "column silently (src/tracking_evidence/data.py, read_dataset)")
 def test_claims_registry_with_an_extra_column_is_refused(data_copy):
     path = data_copy / "claims.csv"
     lines = path.read_text(encoding="utf-8").split("\n")
@@ -130,14 +125,9 @@ BAD = {
     "mismatched lengths": (GOOD_Y, GOOD_V[:-1], "length|shape"),
     "k = 1": (GOOD_Y[:1], GOOD_V[:1], "k >= 2|at least 2"),
 }
-DL_DEFECT = pytest.mark.xfail(strict=True, reason=(
-    "reported: reanalysis.dl_pool checks np.isnan only (src/tracking_evidence/reanalysis.py:476): an infinite "
-    "variance gets weight 0, i.e. that study is dropped silently; an infinite estimate returns a NaN estimate"))
-
 
 # NaN estimate, negative variance and k = 1 are in tests/test_reanalysis.py::test_dl_pool_rejects_bad_input
-@pytest.mark.parametrize("kind", [pytest.param(k, marks=DL_DEFECT) if k in {"infinite estimate", "infinite variance"}
-                                  else k for k in BAD if k not in {"NaN estimate", "negative variance", "k = 1"}])
+@pytest.mark.parametrize("kind", [k for k in BAD if k not in {"NaN estimate", "negative variance", "k = 1"}])
 def test_dl_pool_bad_input(kind):
     y, v, words = BAD[kind]
     with pytest.raises(ValueError, match=words):

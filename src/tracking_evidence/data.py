@@ -250,6 +250,12 @@ def read_dataset(spec: Dataset, folder: Path | None = None) -> pd.DataFrame:
     missing = [c.name for c in spec.columns if c.name not in positions]
     if missing:
         raise DataError(spec.file, f"missing column(s) {missing}; the header has {header}")
+    declared = {c.name for c in spec.columns}
+    unexpected = [name for name in header if name not in declared]
+    if unexpected:  # refused rather than dropped: a new column means the file is not what the book expects
+        raise DataError(spec.file, f"unexpected column(s) {unexpected}; the loader declares {sorted(declared)}")
+    if len(set(header)) != len(header):
+        raise DataError(spec.file, f"duplicated column name(s) in the header {header}")
     frame = pd.DataFrame(
         {c.name: _convert(c, [fields[positions[c.name]] for fields in body], spec.file) for c in spec.columns}
     )

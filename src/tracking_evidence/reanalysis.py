@@ -475,6 +475,8 @@ def dl_pool(y, v) -> dict[str, np.ndarray]:
     v = np.asarray(v, dtype=float)
     if np.isnan(y).any() or np.isnan(v).any():
         raise ValueError("y or v contains NaN")
+    if not (np.isfinite(y).all() and np.isfinite(v).all()):  # an infinite variance would get weight 0: a study dropped
+        raise ValueError("y or v contains an infinite value")
     if (v <= 0).any():
         raise ValueError("variances v must be positive")
     y, v = np.broadcast_arrays(y, v)
