@@ -16,7 +16,7 @@ $(STAMP): requirements.txt pyproject.toml
 # Execute the notebook pages two at a time into the execution cache (scripts/preexecute.py), then
 # let Jupyter Book render from the cache: it finds every page there and executes nothing. On the
 # 2-core machine this cuts a cold build to about 0.6 of Jupyter Book's one-after-another execution
-# (bench/results.json, docs-performance.md). `make book-serial` is Jupyter Book's own way. If a page
+# (bench/results.json, README.md). `make book-serial` is Jupyter Book's own way. If a page
 # fails here, the build still runs: it executes that page again and fails on it, naming it, as before.
 book: $(STAMP)
 	$(BIN)/python scripts/preexecute.py --jobs 2 || echo "preexecute: a page failed (above); jupyter-book will execute it again and report it"

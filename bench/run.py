@@ -259,7 +259,7 @@ def table(results: dict) -> str:
 
 
 def markdown(results: dict) -> str:
-    """The measures as a Markdown table (for docs-performance.md / the README)."""
+    """The measures as a Markdown table (for README.md / the README)."""
     def cell(r):
         runs = ", ".join(f"{t:.1f}" for t in r["runs"])
         return f"{r['median']:.1f} | {r['spread']:.1f} | {runs}"

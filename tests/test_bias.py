@@ -207,3 +207,14 @@ def test_bias_bad_input():
         bias.trimfill([0.1, 0.2, 0.3], [0.01, 0.02, 0.03], side="up")
     with pytest.raises(ValueError, match="missing"):
         bias.funnel_data([0.1, np.nan], [0.01, 0.02])
+
+
+def test_egger_refuses_an_exact_fit():
+    import numpy as np
+
+    from tracking_evidence import bias
+
+    s = np.array([0.1, 0.2, 0.3, 0.4])
+    y = 0.5 * s + 0.2  # y/s = 0.5 + 0.2 (1/s): the regression has no residual
+    with pytest.raises(ValueError, match="fits the studies exactly"):
+        bias.egger(y, s**2)

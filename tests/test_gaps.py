@@ -499,3 +499,17 @@ def test_gaps_by_and_bootstrap_argument_errors():
         gaps.standardized_gap(df, "y", "g", n_boot=-1)
     with pytest.raises(ValueError, match="n_boot"):
         gaps.oaxaca(gaps.hsb_with_indicators(), "mathach", "minority", ["ses"], n_boot=-5)
+
+
+def test_bootstrap_reports_how_many_resamples_it_used():
+    import numpy as np
+    import pandas as pd
+
+    from tracking_evidence import gaps
+
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"y": rng.normal(size=30), "g": [1] * 5 + [0] * 25})  # a rare focal group
+    result = gaps.standardized_gap(frame, "y", "g", focal=1, n_boot=200, seed=3)
+    assert result.n_boot == 200
+    # about 3% of resamples draw fewer than two focal students: they are counted, not hidden
+    assert 0.9 * 200 <= result.n_boot_used < 200

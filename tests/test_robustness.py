@@ -1,6 +1,6 @@
 """Robustness: bad input gets a clear error that names the problem; nothing is dropped silently.
 
-The table of bad inputs and what each gets is in ``docs-performance.md`` ("Robustness"); each row
+The table of bad inputs and what each gets is in ``README.md`` ("Robustness"); each row
 points to the test that covers it. Many rows are covered by the module tests (``test_data.py``,
 ``test_claims.py``, ``test_meta.py``, ``test_bias.py``, ``test_evidence.py``, ...); this module
 adds the rows no other test covers, checks that every test the table names exists, and adds
@@ -330,10 +330,10 @@ def test_standardized_gap_is_affine_invariant_and_antisymmetric(n_f, n_r, seed, 
     assert (base.ci_low, base.ci_high) == pytest.approx((-flipped.ci_high, -flipped.ci_low), rel=1e-9, abs=1e-12)
 
 
-# --------------------------------------------------------- the table in docs-performance.md is true
+# --------------------------------------------------------- the table in README.md is true
 
 
-TABLE_DOC = ROOT / "docs-performance.md"
+TABLE_DOC = ROOT / "README.md"
 NODE = re.compile(r"`tests/(test_\w+)\.py::(\w+)`")
 
 
@@ -352,4 +352,4 @@ def test_every_test_the_robustness_table_names_exists():
         names = {node.name for node in ast.walk(ast.parse(source)) if isinstance(node, ast.FunctionDef)}
         if function not in names:
             missing.append(f"tests/{module}.py::{function}")
-    assert not missing, f"docs-performance.md names tests that do not exist: {missing}"
+    assert not missing, f"README.md names tests that do not exist: {missing}"

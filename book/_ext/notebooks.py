@@ -185,6 +185,8 @@ def to_notebook(source: Path, executed, docname: str):
             if tags:
                 code.metadata["tags"] = tags
             cells.append(code)
+    for index, cell in enumerate(cells):  # stable ids: the same notebook bytes on every build
+        cell["id"] = f"{docname.replace('/', '-')}-{index}"[-64:]
     clean = nbformat.v4.new_notebook(cells=cells)
     clean.metadata["kernelspec"] = notebook.metadata.get("kernelspec", {})
     clean.metadata["language_info"] = {"name": "python"}

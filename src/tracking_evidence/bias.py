@@ -75,6 +75,8 @@ def egger(yi, vi) -> EggerResult:
     if np.ptp(s) == 0:
         raise ValueError("Egger's test needs studies of different precision: every vi is the same")
     beta, se, df = _ols(y / s, np.column_stack([np.ones(y.size), 1 / s]))
+    if not se[0] > 1e-12 * max(1.0, abs(beta[0])):  # an exact fit: the t statistic would be 0/0 or rounding noise
+        raise ValueError("Egger's regression fits the studies exactly (no residual variance): the test is undefined")
     stat = float(beta[0] / se[0])
     return EggerResult(
         intercept=float(beta[0]), intercept_se=float(se[0]), stat=stat, p=float(2 * stats.t.sf(abs(stat), df)),

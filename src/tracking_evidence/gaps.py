@@ -83,7 +83,8 @@ class Gap:
     ``gap`` is ``mean_reference - mean_focal`` in outcome units. ``d`` divides it by the pooled
     SD, ``delta`` by the reference group's SD. ``se_d`` / ``se_delta`` are the analytic large-sample
     standard errors; ``ci_*`` the analytic intervals; ``boot_*`` the percentile bootstrap
-    intervals of ``d`` (NaN when no bootstrap was asked for). ``n_excluded`` / ``excluded_reason``
+    intervals of ``d`` (NaN when no bootstrap was asked for), from ``n_boot_used`` of the
+    ``n_boot`` resamples (a resample that lacks one of the groups has no d). ``n_excluded`` / ``excluded_reason``
     report rows dropped at the caller's explicit request.
     """
 
@@ -112,6 +113,7 @@ class Gap:
     boot_ci_high: float = float("nan")
     boot_se: float = float("nan")
     n_boot: int = 0
+    n_boot_used: int = 0  # resamples that contained both groups; the others are reported, not hidden
     boot_cluster: str | None = None
     n_excluded: int = 0
     excluded_reason: str = ""
@@ -209,6 +211,7 @@ def standardized_gap(
             boot_ci_low=float(np.quantile(draws, alpha / 2)),
             boot_ci_high=float(np.quantile(draws, 1 - alpha / 2)),
             boot_se=float(draws.std(ddof=1)),
+            n_boot_used=int(draws.size),
         )
     return Gap(
         outcome=outcome,
