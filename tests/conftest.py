@@ -6,6 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run: CI is deterministic, a failure reproducible.
+settings.register_profile("book", derandomize=True)
+settings.load_profile("book")
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"

@@ -269,7 +269,11 @@ def test_egger_intercept_ignores_a_common_shift(sv, shift):
     """Adding c to every estimate adds c to the slope of y/s on 1/s and leaves the intercept alone."""
     y, v = map(np.asarray, sv)
     assume(np.ptp(np.sqrt(v)) > 1e-3)
-    base, moved = bias.egger(y, v), bias.egger(y + shift, v)
+    try:
+        base, moved = bias.egger(y, v), bias.egger(y + shift, v)
+    except ValueError as error:  # an exact fit has no test (tests/test_bias.py::test_egger_refuses_an_exact_fit)
+        assume("fits the studies exactly" not in str(error))
+        raise
     assert moved.intercept == pytest.approx(base.intercept, abs=1e-8)
     assert moved.slope == pytest.approx(base.slope + shift, abs=1e-8)
 

@@ -130,6 +130,18 @@ def _d_and_delta(y_ref: np.ndarray, y_foc: np.ndarray) -> tuple[float, float]:
     return diff / pooled, diff / s_r
 
 
+def _focal_and_reference(data: pd.DataFrame, outcome: str, group: str, focal):
+    """Check that the outcome is numeric and the group has two levels; return (focal, reference)."""
+    if not pd.api.types.is_numeric_dtype(data[outcome]):
+        raise ValueError(f"outcome column '{outcome}' is not numeric (dtype {data[outcome].dtype})")
+    levels = _two_levels(data[group], group)
+    if focal is None:
+        focal = levels[1]
+    if focal not in levels:
+        raise ValueError(f"focal level {focal!r} is not one of the levels of '{group}': {levels}")
+    return focal, (levels[0] if focal == levels[1] else levels[1])
+
+
 def standardized_gap(
     df: pd.DataFrame,
     outcome: str,
@@ -178,14 +190,7 @@ def standardized_gap(
     needed = [outcome, group] + ([cluster] if cluster else [])
     _require_columns(df, needed)
     data, n_excluded, reason = _handle_missing(df, needed, dropna)
-    if not pd.api.types.is_numeric_dtype(data[outcome]):
-        raise ValueError(f"outcome column '{outcome}' is not numeric (dtype {data[outcome].dtype})")
-    levels = _two_levels(data[group], group)
-    if focal is None:
-        focal = levels[1]
-    if focal not in levels:
-        raise ValueError(f"focal level {focal!r} is not one of the levels of '{group}': {levels}")
-    reference = levels[0] if focal == levels[1] else levels[1]
+    focal, reference = _focal_and_reference(data, outcome, group, focal)
     is_focal = (data[group] == focal).to_numpy()
     y = data[outcome].to_numpy(dtype=float)
     y_f, y_r = y[is_focal], y[~is_focal]
@@ -475,14 +480,7 @@ def oaxaca(
     if outcome in covariates or group in covariates:
         raise ValueError("the outcome and the group column cannot also be covariates")
     data, n_excluded, reason = _handle_missing(df, needed, dropna)
-    if not pd.api.types.is_numeric_dtype(data[outcome]):
-        raise ValueError(f"outcome column '{outcome}' is not numeric (dtype {data[outcome].dtype})")
-    levels = _two_levels(data[group], group)
-    if focal is None:
-        focal = levels[1]
-    if focal not in levels:
-        raise ValueError(f"focal level {focal!r} is not one of the levels of '{group}': {levels}")
-    reference = levels[0] if focal == levels[1] else levels[1]
+    focal, reference = _focal_and_reference(data, outcome, group, focal)
     _check_covariates(data, covariates, group)
     is_focal = (data[group] == focal).to_numpy()
     counts = (int(is_focal.sum()), int((~is_focal).sum()))
