@@ -111,3 +111,16 @@ def test_ledger_figure_counts_match_the_ledger():
     bars = [patch for patch in figure.axes[0].patches]
     assert sum(int(round(bar.get_width())) for bar in bars) == len(table)
     assert "fig-ledger-summary" in _page("book/ledger")
+
+
+def _page_weight(page: str) -> int:
+    """Bytes of the page's HTML plus the images it shows (shared CSS/JS are cached across pages)."""
+    html = _page(page)
+    folder = (HTML / f"{page}.html").parent
+    images = set(re.findall(r'<img[^>]+src="([^"]+)"', html))
+    return len(html.encode("utf-8")) + sum((folder / src).stat().st_size for src in images if "://" not in src)
+
+
+@pytest.mark.parametrize("page", _toc_pages())
+def test_every_page_weighs_under_two_megabytes(page):
+    assert _page_weight(page) < 2_000_000, f"{page}: {_page_weight(page)} bytes"
