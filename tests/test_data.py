@@ -79,6 +79,17 @@ def _rewrite(path, transform):
     path.write_text("\n".join(transform(lines)), encoding="utf-8")
 
 
+def _set_cell(path, index, field, value):
+    """Replace one cell: ``index`` counts lines from 0 (the header), ``field`` columns from 0."""
+
+    def replace(lines):
+        fields = lines[index].split(",")
+        fields[field] = value
+        return lines[:index] + [",".join(fields)] + lines[index + 1:]
+
+    _rewrite(path, replace)
+
+
 def test_missing_file(data_copy):
     (data_copy / "exam.csv").unlink()
     with pytest.raises(DataError, match=r"exam\.csv: file not found"):
@@ -99,47 +110,27 @@ def test_renamed_column_is_named(data_copy):
 
 
 def test_non_numeric_cell_names_line_and_column(data_copy):
-    def corrupt(lines):
-        fields = lines[5].split(",")
-        fields[4] = "abc"
-        return lines[:5] + [",".join(fields)] + lines[6:]
-
-    _rewrite(data_copy / "hsb_students.csv", corrupt)
+    _set_cell(data_copy / "hsb_students.csv", 5, 4, "abc")
     with pytest.raises(DataError, match=r"hsb_students\.csv, line 6, column 'mathach': non-numeric value 'abc'"):
         data.load_hsb_students(data_copy)
 
 
 @pytest.mark.parametrize("bad", ["", "NA", "nan"])
 def test_missing_value_is_refused(data_copy, bad):
-    def corrupt(lines):
-        fields = lines[10].split(",")
-        fields[3] = bad
-        return lines[:10] + [",".join(fields)] + lines[11:]
-
-    _rewrite(data_copy / "hsb_students.csv", corrupt)
+    _set_cell(data_copy / "hsb_students.csv", 10, 3, bad)
     with pytest.raises(DataError, match=r"line 11, column 'ses': missing value"):
         data.load_hsb_students(data_copy)
 
 
 @pytest.mark.parametrize("bad", ["inf", "-inf"])
 def test_infinite_value_is_refused(data_copy, bad):
-    def corrupt(lines):
-        fields = lines[2].split(",")
-        fields[3] = bad
-        return lines[:2] + [",".join(fields)] + lines[3:]
-
-    _rewrite(data_copy / "hsb_students.csv", corrupt)
+    _set_cell(data_copy / "hsb_students.csv", 2, 3, bad)
     with pytest.raises(DataError, match=r"line 3, column 'ses': non-finite value"):
         data.load_hsb_students(data_copy)
 
 
 def test_out_of_range_value(data_copy):
-    def corrupt(lines):
-        fields = lines[1].split(",")
-        fields[3] = "1.7"  # pracad is a proportion
-        return lines[:1] + [",".join(fields)] + lines[2:]
-
-    _rewrite(data_copy / "hsb_schools.csv", corrupt)
+    _set_cell(data_copy / "hsb_schools.csv", 1, 3, "1.7")  # pracad is a proportion
     with pytest.raises(DataError, match=r"line 2, column 'pracad': 1\.7 outside the allowed range"):
         data.load_hsb_schools(data_copy)
 
@@ -151,12 +142,7 @@ def test_unknown_category_level(data_copy):
 
 
 def test_non_integer_in_integer_column(data_copy):
-    def corrupt(lines):
-        fields = lines[3].split(",")
-        fields[1] = "0.5"
-        return lines[:3] + [",".join(fields)] + lines[4:]
-
-    _rewrite(data_copy / "hsb_students.csv", corrupt)
+    _set_cell(data_copy / "hsb_students.csv", 3, 1, "0.5")
     with pytest.raises(DataError, match=r"line 4, column 'minority': '0\.5' is not a whole number"):
         data.load_hsb_students(data_copy)
 
@@ -191,12 +177,7 @@ def test_header_only(data_copy):
 
 def test_edited_file_fails_its_checksum(data_copy):
     # a plausible edit: valid types and ranges, so only the checksum can catch it
-    def edit(lines):
-        fields = lines[1].split(",")
-        fields[4] = "12.345"
-        return lines[:1] + [",".join(fields)] + lines[2:]
-
-    _rewrite(data_copy / "hsb_students.csv", edit)
+    _set_cell(data_copy / "hsb_students.csv", 1, 4, "12.345")
     with pytest.raises(DataError, match=r"hsb_students\.csv: sha256 [0-9a-f]{64} does not match .* edited"):
         data.load_hsb_students(data_copy)
 
