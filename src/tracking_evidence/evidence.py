@@ -11,9 +11,18 @@ enforces (header in the fixed order, no missing required cell, vocabularies of `
 - the estimate's digits appear in its quote (:func:`number_in_quote`: ``0.117`` matches ``.117``,
   ``0.117`` or ``0,117`` is *not* accepted; a negative estimate matches ``-.063``, ``−0.063``,
   ``– 0.063`` or an unsigned ``0.063`` next to a word of direction such as "lower");
-- ``se`` is not negative; ``ci_low <= estimate <= ci_high`` where the bounds are given, and a
-  bound never comes without the other; ``p_value`` lies in [0, 1];
+- ``se`` is positive; ``ci_low <= estimate <= ci_high`` where the bounds are given, a bound never
+  comes without the other, and an interval comes with its level; every published uncertainty
+  figure (``se``, ``ci_low``, ``ci_high``, ``p``) appears in the quote too;
+- ``se_derived`` says how the SE the book uses is obtained, consistently with what is published;
+- the codes agree with each other: a row compares tracking intensities (``contrast``) exactly when
+  it has a direction other than "not a comparison of tracking intensity", a ``sign_more_tracking``
+  and ``direction_words``; the direction words occur in the quote;
 - ``address`` starts with ``http``.
+
+The codes (``study_id``, ``setting``, ``contrast``, ``construct``, ``subgroup``, ``direction``,
+``direction_words``, ``sign_more_tracking``) are people's readings under
+``data/evidence-protocol.md``; nothing here or elsewhere in the package derives them from text.
 
 Any failure raises :class:`~tracking_evidence.data.DataError` naming ``evidence.csv``, the line
 (header = line 1) and the problem. Nothing is dropped. The file is hand-curated, so it has no
@@ -32,8 +41,17 @@ import pandas as pd
 from .data import Column, DataError, Dataset, data_dir, read_dataset
 
 __all__ = [
-    "TOPICS",
     "DESIGNS",
+    "SETTINGS",
+    "CONTRASTS",
+    "CONSTRUCTS",
+    "SUBGROUPS",
+    "DIRECTIONS",
+    "ROLES",
+    "RISKS",
+    "CODED",
+    "NOT_TRACKING",
+    "NOT_A_COMPARISON",
     "COLUMNS",
     "EVIDENCE",
     "bib_keys",
@@ -43,34 +61,64 @@ __all__ = [
     "load_evidence",
 ]
 
-TOPICS = ("tracking", "ability grouping", "acceleration", "detracking", "age of selection")
 DESIGNS = ("RCT", "quasi-experimental", "descriptive", "meta-analysis", "review")
+SETTINGS = ("K-12", "higher education", "other")
+NOT_TRACKING = "not a tracking-intensity comparison"
+CONTRASTS = ("system tracking", "course tracking", "placement", "within-class grouping", "acceleration or enrichment",
+             "detracking reform", NOT_TRACKING)
+CONSTRUCTS = ("mean achievement", "subgroup achievement", "gap", "dispersion", "gradient", "attainment",
+              "socio-emotional", "cost or staffing", "views or practice", "context")
+SUBGROUPS = ("all", "low", "middle", "high", "named group")
+NOT_A_COMPARISON = "not a comparison of tracking intensity"
+DIRECTIONS = ("favours more tracking", "favours less tracking", "no clear difference", NOT_A_COMPARISON)
+ROLES = ("primary", "alternative specification", "range end", "context")
+RISKS = ("low", "some concerns", "high", "not assessed")
+SE_DERIVED = ("from CI", "from p")
+#: The fields a coder decides (data/evidence-protocol.md); both coders code these.
+CODED = ("study_id", "setting", "contrast", "construct", "subgroup", "direction", "direction_words",
+         "sign_more_tracking")
 
 EVIDENCE = Dataset(
     "evidence.csv",
     (
         Column("id", "text", description="row id: E001, E002, ..."),
+        Column("study_id", "text", description="one id per study (coded): first author + year"),
         Column("citation", "text", description="key of book/references.bib"),
         Column("study", "text", description="short label, e.g. 'Terrin & Triventi 2023'"),
         Column("year", "int", 1900, 2100, description="publication year"),
         Column("country", "text", description="where the data come from ('international' for syntheses)"),
-        Column("topic", "category", levels=TOPICS, description="what the number is about"),
-        Column("design", "category", levels=DESIGNS, description="design of the study that produced it"),
-        Column("outcome", "text", description="what was measured"),
-        Column("comparison", "text", description="what is compared with what"),
-        Column("subgroup", "text", description="all, high, medium, low or a named group"),
-        Column("unit", "text", description="unit of the estimate (Hedges g, SD, percentage points, age, ...)"),
+        Column("setting", "category", levels=SETTINGS, description="where the tracking happens (coded)"),
+        Column("design", "category", levels=DESIGNS, description="design of the study that produced the number"),
+        Column("contrast", "category", levels=CONTRASTS, description="what is compared (coded, closed list)"),
+        Column("construct", "category", levels=CONSTRUCTS, description="what is measured (coded, closed list)"),
+        Column("subgroup", "category", levels=SUBGROUPS, description="whose outcome (coded, closed list)"),
+        Column("group", "text", description="the group in the source's words"),
+        Column("direction", "category", levels=DIRECTIONS, description="which way the row points (coded)"),
+        Column("direction_words", "text", nullable=True, description="the quote's words that decide the direction"),
+        Column("sign_more_tracking", "int", -1, 1, nullable=True,
+               description="1 if the estimate is more minus less tracked, -1 if the reverse (coded)"),
+        Column("estimate_role", "category", levels=ROLES, description="primary, alternative specification, range end"),
+        Column("outcome", "text", description="what was measured, in the source's words"),
+        Column("comparison", "text", description="what is compared with what, in the source's words"),
+        Column("unit", "text", description="unit of the estimate as published"),
         Column("estimate", "float", description="the number as reported"),
-        Column("se", "float", nullable=True, description="standard error, if the same source reports it"),
-        Column("ci_low", "float", nullable=True, description="lower confidence bound, if reported"),
-        Column("ci_high", "float", nullable=True, description="upper confidence bound, if reported"),
-        Column("p_value", "float", nullable=True, description="p-value, if reported as a value"),
-        Column("quote", "text", description="the exact sentence that contains the number"),
+        Column("se", "float", nullable=True, description="standard error, as published"),
+        Column("ci_low", "float", nullable=True, description="lower confidence bound, as published"),
+        Column("ci_high", "float", nullable=True, description="upper confidence bound, as published"),
+        Column("ci_level", "float", 0.5, 0.9999, nullable=True, description="level of the interval (0.95)"),
+        Column("p", "float", 0, 1, nullable=True, description="exact p-value, as published"),
+        Column("n", "float", 0, None, nullable=True, description="sample size as published (see notes for the unit)"),
+        Column("se_derived", "category", levels=SE_DERIVED, nullable=True,
+               description="'from CI' or 'from p' where the SE the book uses is derived (synthesis.derive_se)"),
+        Column("risk_of_bias", "category", levels=RISKS, description="coded risk of bias"),
+        Column("rob_notes", "text", description="why that risk of bias"),
+        Column("quote", "text", description="the exact sentence(s) that contain the number and its uncertainty"),
         Column("address", "text", description="URL of the page where the sentence was read"),
         Column("notes", "text", nullable=True, description="caveats"),
+        Column("coding_notes", "text", nullable=True, description="what a second reader needs about the codes"),
     ),
     "Published figures on tracking, grouping, acceleration and detracking",
-    "hand-curated; each row's quote read with the search tools at its address",
+    "hand-curated; each row's quote read with the search tools at its address; coded under data/evidence-protocol.md",
     checksum=False,
 )
 
@@ -185,6 +233,10 @@ def _fail(problem: str, line: int, column: str | None = None) -> DataError:
     return DataError(EVIDENCE.file, problem, row=line, column=column)
 
 
+def _given(value) -> bool:
+    return value is not None and not pd.isna(value)
+
+
 def _check_row(row, line: int, keys: set[str], seen: dict[str, int]) -> None:
     if not _ID.match(row.id):
         raise _fail(f"id '{row.id}' is not E followed by three or more digits", line, "id")
@@ -195,15 +247,50 @@ def _check_row(row, line: int, keys: set[str], seen: dict[str, int]) -> None:
         raise _fail(f"citation '{row.citation}' is not a key of book/references.bib", line, "citation")
     if not number_in_quote(row.estimate, row.quote):
         raise _fail(f"estimate {row.estimate!r} ({row.id}) does not appear in its quote", line, "estimate")
-    if row.se is not None and not pd.isna(row.se) and row.se < 0:
-        raise _fail(f"se {row.se} is negative ({row.id})", line, "se")
-    low, high = row.ci_low, row.ci_high
-    has_low, has_high = low is not None and not pd.isna(low), high is not None and not pd.isna(high)
-    if has_low != has_high:
-        raise _fail(f"only one confidence bound is given ({row.id}); give both or neither", line, "ci_low")
-    if has_low and not low <= row.estimate <= high:
-        raise _fail(f"estimate {row.estimate} lies outside its interval [{low}, {high}] ({row.id})", line, "estimate")
-    if row.p_value is not None and not pd.isna(row.p_value) and not 0 <= row.p_value <= 1:
-        raise _fail(f"p_value {row.p_value} is not between 0 and 1 ({row.id})", line, "p_value")
     if not row.address.startswith(("http://", "https://")):
         raise _fail(f"address '{row.address}' does not start with http ({row.id})", line, "address")
+    _check_uncertainty(row, line)
+    _check_codes(row, line)
+
+
+def _check_uncertainty(row, line: int) -> None:
+    if _given(row.se) and row.se <= 0:
+        raise _fail(f"se {row.se} is not positive ({row.id})", line, "se")
+    has_low, has_high = _given(row.ci_low), _given(row.ci_high)
+    if has_low != has_high:
+        raise _fail(f"only one confidence bound is given ({row.id}); give both or neither", line, "ci_low")
+    if has_low and not row.ci_low <= row.estimate <= row.ci_high:
+        raise _fail(f"estimate {row.estimate} lies outside its interval [{row.ci_low}, {row.ci_high}] ({row.id})",
+                    line, "estimate")
+    if has_low != _given(row.ci_level):
+        raise _fail(f"an interval needs its level and a level needs an interval ({row.id})", line, "ci_level")
+    for column in ("se", "ci_low", "ci_high", "p"):
+        value = getattr(row, column)
+        if _given(value) and not number_in_quote(value, row.quote):
+            raise _fail(f"{column} {value!r} ({row.id}) does not appear in its quote: uncertainty goes in only as "
+                        "published", line, column)
+    expected = None if _given(row.se) else "from CI" if has_low else "from p" if _given(row.p) else None
+    derived = row.se_derived if _given(row.se_derived) else None
+    if derived != expected:
+        raise _fail(f"se_derived is {derived!r} but the published uncertainty makes it {expected!r} ({row.id})",
+                    line, "se_derived")
+
+
+def _check_codes(row, line: int) -> None:
+    comparison = row.contrast != NOT_TRACKING
+    if comparison != (row.direction != NOT_A_COMPARISON):
+        raise _fail(f"contrast '{row.contrast}' and direction '{row.direction}' disagree about whether the row "
+                    f"compares tracking intensities ({row.id})", line, "direction")
+    if comparison != _given(row.sign_more_tracking):
+        raise _fail(f"sign_more_tracking must be 1 or -1 exactly when the row compares tracking intensities "
+                    f"({row.id})", line, "sign_more_tracking")
+    if _given(row.sign_more_tracking) and row.sign_more_tracking == 0:
+        raise _fail(f"sign_more_tracking is 0 ({row.id}); it is 1 or -1", line, "sign_more_tracking")
+    words = row.direction_words if _given(row.direction_words) else ""
+    if comparison and not words:
+        raise _fail(f"direction '{row.direction}' needs the words that decide it ({row.id})", line,
+                    "direction_words")
+    if words and words not in row.quote:
+        raise _fail(f"direction_words '{words}' do not occur in the quote ({row.id})", line, "direction_words")
+    if row.estimate_role == "context" and comparison:
+        raise _fail(f"a context row is not a tracking-intensity comparison ({row.id})", line, "estimate_role")

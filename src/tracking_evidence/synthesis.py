@@ -1,0 +1,353 @@
+r"""The evidence, weighed per question: eligibility by codes, then a three-level pooled estimate.
+
+The coded rows of ``data/evidence.csv`` (see ``data/evidence-protocol.md``) answer the questions
+of :data:`QUESTIONS`. For one question, one contrast and one set of settings:
+
+1. **Eligible rows** are those whose *codes* match (contrast, construct, subgroup, setting), whose
+   ``estimate_role`` is ``primary``, whose unit is a standardised mean difference
+   (:data:`SMD_UNITS`), whose design belongs to the evidence base asked for (primary studies:
+   the declared designs; syntheses: meta-analyses), and that carry their uncertainty as
+   published. Nothing is read from text.
+2. Each eligible row becomes an **effect of more tracking**, :math:`y_i = \text{estimate}_i \times
+   \text{sign}_i` (the coded ``sign_more_tracking``), with sampling variance :math:`v_i = SE_i^2`
+   (:func:`derive_se`: the published SE, or one derived from a published interval or an exact
+   p-value).
+3. With at least ``min_studies`` studies the rows are **pooled** with the three-level model
+   (estimates nested in studies; :func:`tracking_evidence.meta.pool_multilevel`) and, by default,
+   **cluster-robust** CR2 inference with Satterthwaite degrees of freedom
+   (:func:`tracking_evidence.meta.robust`), so that one study counts once however many rows it
+   has. With fewer, the answer is *insufficient*: the single study's estimate is shown, with the
+   standard error a pooled estimate would need to decide.
+
+Rows without published uncertainty appear in :func:`evidence_map` and never decide.
+
+:func:`weigh` returns numbers only; the verdict rules in :mod:`tracking_evidence.verdicts`
+decide what they mean.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import evidence as evidence_module
+
+__all__ = [
+    "SMD_UNITS",
+    "Question",
+    "QUESTIONS",
+    "derive_se",
+    "with_effects",
+    "eligible",
+    "Synthesis",
+    "weigh",
+    "weigh_table",
+    "evidence_map",
+    "book_evidence",
+]
+
+#: Units that are standardised mean differences (a controlled vocabulary of ``unit``).
+SMD_UNITS = ("SD", "Hedges g", "Cohen d", "effect size", "effect size (standardised mean difference)")
+PRIMARY_DESIGNS_ALL = ("RCT", "quasi-experimental", "descriptive")
+SYNTHESIS_DESIGNS = ("meta-analysis",)
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question the claims raise: which coded rows answer it, and which way its effect is reported.
+
+    ``report_as`` is ``"more tracking"`` (the pooled effect is that of more tracking) or
+    ``"detracking"`` (its negative: the effect of removing tracks).
+    """
+
+    key: str
+    title: str
+    contrasts: tuple[str, ...]
+    constructs: tuple[str, ...]
+    subgroups: tuple[str, ...]
+    report_as: str = "more tracking"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.report_as == "more tracking" else -1
+
+
+_SEPARATE = ("course tracking", "placement", "acceleration or enrichment", "system tracking")
+QUESTIONS = {q.key: q for q in (
+    Question("high", "Higher, separate or faster tracks and high achievers' achievement", _SEPARATE,
+             ("subgroup achievement",), ("high",)),
+    Question("low", "Separate tracks and low achievers' achievement",
+             ("system tracking", "course tracking", "placement", "within-class grouping"),
+             ("subgroup achievement",), ("low",)),
+    Question("middle", "Separate tracks and middle achievers' achievement",
+             ("system tracking", "course tracking", "placement", "within-class grouping"),
+             ("subgroup achievement",), ("middle",)),
+    Question("mean", "More tracking and mean achievement", ("system tracking", "course tracking"),
+             ("mean achievement",), ("all",)),
+    Question("gap", "More tracking and achievement gaps", ("system tracking", "course tracking"), ("gap",), ("all",)),
+    Question("dispersion", "More tracking and the dispersion of achievement", ("system tracking", "course tracking"),
+             ("dispersion",), ("all",)),
+    Question("gradient", "More tracking and family-background gradients", ("system tracking", "course tracking"),
+             ("gradient",), ("all",)),
+    Question("detrack_gap", "Detracking reforms and gaps", ("detracking reform",), ("gap",), ("all",),
+             "detracking"),
+    Question("detrack_mean", "Detracking reforms and mean achievement", ("detracking reform",),
+             ("mean achievement",), ("all",), "detracking"),
+    Question("detrack_low", "Detracking reforms and low achievers", ("detracking reform",),
+             ("subgroup achievement",), ("low",), "detracking"),
+    Question("detrack_middle", "Detracking reforms and middle achievers", ("detracking reform",),
+             ("subgroup achievement",), ("middle",), "detracking"),
+    Question("detrack_high", "Detracking reforms and high achievers", ("detracking reform",),
+             ("subgroup achievement",), ("high",), "detracking"),
+    Question("within", "Instruction targeted to level within classes", ("within-class grouping",),
+             ("mean achievement",), ("all",)),
+    Question("socio_emotional", "Tracking, detracking and socio-emotional outcomes",
+             ("course tracking", "placement", "acceleration or enrichment", "detracking reform", "system tracking"),
+             ("socio-emotional",), ("all", "low", "middle", "high")),
+)}
+
+
+def _z(level: float) -> float:
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def derive_se(estimate: float, se=None, ci_low=None, ci_high=None, ci_level=None, p=None) -> tuple[float, str]:
+    r"""The standard error a row contributes, and how it was obtained.
+
+    - published ``se``: used as is (``"published"``);
+    - a published interval at level :math:`L`: :math:`SE = (u - l) / (2 z_{(1+L)/2})`
+      (``"from CI"``; exact for a symmetric Wald interval, an approximation otherwise);
+    - an exact two-sided p-value: :math:`SE = |\hat\theta| / z_{1 - p/2}` (``"from p"``; needs
+      :math:`0 < p < 1` and a non-zero estimate);
+    - nothing published: ``(nan, "none")``.
+    """
+    def given(x) -> bool:
+        return x is not None and not (isinstance(x, float) and math.isnan(x)) and not pd.isna(x)
+
+    if given(se):
+        if se <= 0:
+            raise ValueError(f"a published SE must be positive, got {se}")
+        return float(se), "published"
+    if given(ci_low) or given(ci_high):
+        if not (given(ci_low) and given(ci_high)):
+            raise ValueError("an interval needs both bounds")
+        level = float(ci_level) if given(ci_level) else None
+        if level is None or not 0 < level < 1:
+            raise ValueError(f"an interval needs its level in (0, 1), got {ci_level}")
+        if ci_high <= ci_low:
+            raise ValueError(f"interval [{ci_low}, {ci_high}] is empty")
+        return float((ci_high - ci_low) / (2 * _z(level))), "from CI"
+    if given(p):
+        if not 0 < p < 1:
+            raise ValueError(f"an exact p-value must lie in (0, 1), got {p}")
+        if estimate == 0:
+            raise ValueError("an SE cannot be derived from a p-value for a zero estimate")
+        return float(abs(estimate) / stats.norm.isf(p / 2)), "from p"
+    return float("nan"), "none"
+
+
+def with_effects(evidence: pd.DataFrame) -> pd.DataFrame:
+    """``evidence`` with ``se_used``, ``se_how``, ``yi`` (effect of more tracking), ``vi`` and ``smd``."""
+    frame = evidence.copy()
+    derived = [derive_se(r.estimate, r.se, r.ci_low, r.ci_high, r.ci_level, r.p) for r in frame.itertuples()]
+    frame["se_used"] = [d[0] for d in derived]
+    frame["se_how"] = [d[1] for d in derived]
+    sign = frame["sign_more_tracking"].astype("Float64").astype(float)
+    frame["yi"] = frame["estimate"].astype(float) * sign
+    frame["vi"] = frame["se_used"] ** 2
+    frame["smd"] = frame["unit"].isin(SMD_UNITS)
+    frame["has_uncertainty"] = frame["se_used"].notna()
+    return frame
+
+
+def _designs_for(evidence_base: str, designs: tuple[str, ...]) -> tuple[str, ...]:
+    if evidence_base == "primary studies":
+        return tuple(d for d in designs if d in PRIMARY_DESIGNS_ALL)
+    if evidence_base == "syntheses":
+        return SYNTHESIS_DESIGNS
+    raise ValueError(f"evidence_base must be 'primary studies' or 'syntheses', got '{evidence_base}'")
+
+
+def eligible(frame: pd.DataFrame, question: Question, contrast: str | None = None, *,
+             settings=("K-12",), designs=("RCT", "quasi-experimental"), evidence_base="primary studies"
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rows that decide, rows that match the question but cannot decide, with the reason).
+
+    Matching is on codes only: contrast (``contrast`` or any of the question's), construct,
+    subgroup and setting. A matching row decides only if it is a primary estimate in an SMD unit
+    from the evidence base's designs and carries its uncertainty.
+    """
+    contrasts = (contrast,) if contrast else question.contrasts
+    if contrast and contrast not in question.contrasts:
+        raise ValueError(f"contrast '{contrast}' is not part of question '{question.key}'")
+    match = (frame["contrast"].isin(contrasts) & frame["construct"].isin(question.constructs)
+             & frame["subgroup"].isin(question.subgroups) & frame["setting"].isin(settings))
+    rows = frame[match].copy()
+    allowed = _designs_for(evidence_base, tuple(designs))
+    reasons = []
+    for r in rows.itertuples():
+        if r.estimate_role != "primary":
+            reasons.append(f"{r.estimate_role}, not the primary estimate")
+        elif r.design not in allowed:
+            reasons.append(f"{r.design}: outside the evidence base ({evidence_base})")
+        elif not r.smd:
+            reasons.append(f"unit '{r.unit}' is not a standardised mean difference")
+        elif not r.has_uncertainty:
+            reasons.append("no uncertainty published")
+        else:
+            reasons.append("")
+    rows["excluded_because"] = reasons
+    deciding = rows[rows["excluded_because"] == ""].drop(columns="excluded_because")
+    shown = rows[rows["excluded_because"] != ""]
+    return deciding.reset_index(drop=True), shown.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """A question's pooled answer (numbers only), reported in the question's direction."""
+
+    question: str
+    contrast: str
+    settings: tuple[str, ...]
+    evidence_base: str
+    status: str  # "pooled", "single study", "no study"
+    k: int
+    n_studies: int
+    estimate: float = float("nan")
+    se: float = float("nan")
+    ci_low: float = float("nan")
+    ci_high: float = float("nan")
+    pi_low: float = float("nan")
+    pi_high: float = float("nan")
+    df: float = float("nan")
+    sigma2_study: float = float("nan")
+    sigma2_within: float = float("nan")
+    i2: float = float("nan")
+    inference: str = ""
+    level: float = 0.95
+    rows: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
+    shown: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
+
+    @property
+    def decides(self) -> bool:
+        return self.status == "pooled"
+
+    @property
+    def designs(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.rows["design"]))) if len(self.rows) else ()
+
+    @property
+    def risk_of_bias(self) -> tuple[str, ...]:
+        """Coded risk of bias, one per study (the worst of its rows)."""
+        if not len(self.rows):
+            return ()
+        order = {"low": 0, "some concerns": 1, "high": 2, "not assessed": 1}
+        worst = self.rows.groupby("study_id")["risk_of_bias"].agg(lambda s: max(s, key=order.get))
+        return tuple(worst)
+
+    def se_needed(self, threshold: float) -> float:
+        """The SE at which this estimate's interval would just exclude ``threshold``."""
+        if not math.isfinite(self.estimate):
+            return float("nan")
+        return abs(self.estimate - threshold) / _z(self.level)
+
+
+def _study_level_i2(vi: np.ndarray, sigma2_total: float) -> float:
+    # I² of the three-level model against a typical within-study variance (Cheung 2014, eq. 13)
+    w = 1 / vi
+    k = len(vi)
+    typical = (k - 1) * w.sum() / (w.sum() ** 2 - (w ** 2).sum()) if k > 1 else float(vi[0])
+    return float(sigma2_total / (sigma2_total + typical))
+
+
+def weigh(question: str, contrast: str, *, settings=("K-12",), designs=("RCT", "quasi-experimental"),
+          evidence_base: str = "primary studies", inference: str = "CR2", level: float = 0.95,
+          min_studies: int = 2, evidence: pd.DataFrame | None = None) -> Synthesis:
+    """Pool the rows that answer ``question`` for ``contrast`` (see the module docstring)."""
+    q = QUESTIONS[question]
+    frame = with_effects(evidence) if evidence is not None else _book_effects()
+    rows, shown = eligible(frame, q, contrast, settings=tuple(settings), designs=tuple(designs),
+                           evidence_base=evidence_base)
+    base = dict(question=question, contrast=contrast, settings=tuple(settings), evidence_base=evidence_base,
+                k=len(rows), n_studies=int(rows["study_id"].nunique()) if len(rows) else 0, level=level,
+                rows=rows, shown=shown)
+    if len(rows) == 0:
+        return Synthesis(status="no study", **base)
+    yi = q.sign * rows["yi"].to_numpy(float)
+    vi = rows["vi"].to_numpy(float)
+    if base["n_studies"] < max(2, min_studies):
+        return _unpooled(yi, vi, rows, base)
+    return _pooled(yi, vi, rows, base, inference, level)
+
+
+def _unpooled(yi, vi, rows, base) -> Synthesis:
+    """Fewer studies than a pooled answer needs: the most precise study's own estimate and interval."""
+    best = int(np.argmin(vi))
+    z = _z(base["level"])
+    se = float(math.sqrt(vi[best]))
+    status = "single study" if base["n_studies"] == 1 else "too few studies"
+    return Synthesis(status=status, estimate=float(yi[best]), se=se, ci_low=float(yi[best] - z * se),
+                     ci_high=float(yi[best] + z * se), inference="study's own", **base)
+
+
+def _pooled(yi, vi, rows, base, inference: str, level: float) -> Synthesis:
+    from .meta import pool_multilevel, robust  # noqa: PLC0415  (the engine; imported where used)
+
+    model = pool_multilevel(yi, vi, rows["study_id"].to_numpy(), level=level)
+    estimate = float(model.coef[0])
+    sigma2 = float(model.sigma2_study + model.sigma2_within)
+    if inference == "CR2":
+        r = robust(model, rows["study_id"].to_numpy(), vcov="CR2", level=level)
+        se, lo, hi, df = float(r.se[0]), float(r.ci_low[0]), float(r.ci_high[0]), float(r.df[0])
+        t = float(stats.t.ppf(0.5 + level / 2, df))
+    elif inference == "model":
+        se, lo, hi, df = float(model.se[0]), float(model.ci_low[0]), float(model.ci_high[0]), float("inf")
+        t = _z(level)
+    else:
+        raise ValueError(f"inference must be 'CR2' or 'model', got '{inference}'")
+    half = t * math.sqrt(se ** 2 + sigma2)
+    return Synthesis(status="pooled", estimate=estimate, se=se, ci_low=lo, ci_high=hi, df=df,
+                     pi_low=estimate - half, pi_high=estimate + half, sigma2_study=float(model.sigma2_study),
+                     sigma2_within=float(model.sigma2_within), i2=_study_level_i2(vi, sigma2), inference=inference,
+                     **base)
+
+
+def weigh_table(**options) -> pd.DataFrame:
+    """Every question x contrast, at the given options: one row per cell with its pooled numbers."""
+    out = []
+    for q in QUESTIONS.values():
+        for contrast in q.contrasts:
+            s = weigh(q.key, contrast, **options)
+            if s.k == 0 and len(s.shown) == 0:
+                continue
+            out.append({"question": q.key, "title": q.title, "contrast": contrast, "reported as": q.report_as,
+                        "status": s.status, "studies": s.n_studies, "estimates": s.k, "estimate": s.estimate,
+                        "ci_low": s.ci_low, "ci_high": s.ci_high, "pi_low": s.pi_low, "pi_high": s.pi_high,
+                        "sigma2_study": s.sigma2_study, "sigma2_within": s.sigma2_within,
+                        "rows shown, not deciding": len(s.shown)})
+    return pd.DataFrame(out)
+
+
+def evidence_map(frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Rows that compare tracking intensities, by contrast x construct: how many carry uncertainty."""
+    frame = _book_effects() if frame is None else with_effects(frame)
+    comparisons = frame[frame["contrast"] != evidence_module.NOT_TRACKING]
+    table = comparisons.groupby(["contrast", "construct"]).agg(
+        rows=("id", "size"), studies=("study_id", "nunique"),
+        with_uncertainty=("has_uncertainty", "sum")).reset_index()
+    return table
+
+
+@cache
+def _book_effects() -> pd.DataFrame:
+    return with_effects(evidence_module.load_evidence())
+
+
+def book_evidence() -> pd.DataFrame:
+    """The book's coded evidence with the effect columns of :func:`with_effects` (cached)."""
+    return _book_effects().copy()

@@ -1,0 +1,115 @@
+"""The vocabulary of judgement: verdicts, the parts of a claim, and how parts make a claim's verdict.
+
+A claim is judged in parts (a compound claim has several: C1 names income, race and disability;
+a simple claim has one). Each part gets one of :data:`VERDICTS` from its rule, with the estimate
+that decided it (:class:`Deciding`) and a certainty grade. The claim's verdict is one function
+of its parts, the same for every claim (:func:`combine`):
+
+- the parts that were *judged* (supported, contradicted or mixed) decide the direction: all
+  supported gives ``supported``, all contradicted gives ``contradicted``, anything else
+  ``mixed``;
+- parts that could not be judged (insufficient evidence, not verified, not testable here,
+  modelled) do not move the direction; they narrow what the verdict covers, and the certainty
+  grade says so (downgraded once for indirectness when some parts are not judged);
+- when no part was judged, the claim takes the first of ``insufficient evidence``,
+  ``not verified``, ``modelled``, ``not testable here`` that any part has (the most informative
+  statement that can still be made).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "VERDICTS",
+    "JUDGED",
+    "UNJUDGED_ORDER",
+    "Deciding",
+    "Part",
+    "combine",
+]
+
+VERDICTS = (
+    "supported",
+    "contradicted",
+    "mixed",
+    "insufficient evidence",
+    "not verified",
+    "not testable here",
+    "modelled",
+)
+JUDGED = ("supported", "contradicted", "mixed")
+#: Which non-judged outcome a claim takes when none of its parts was judged (first one present).
+UNJUDGED_ORDER = ("insufficient evidence", "not verified", "modelled", "not testable here")
+
+
+@dataclass(frozen=True)
+class Deciding:
+    """The number a part's verdict turned on, for the specification curve and the verdict box.
+
+    ``estimate`` with its interval (``ci_low``, ``ci_high``; NaN where none), in ``unit``, and the
+    ``threshold`` of the rule it was compared with (None where the rule has none).
+    """
+
+    label: str
+    estimate: float
+    ci_low: float = float("nan")
+    ci_high: float = float("nan")
+    unit: str = ""
+    threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a claim: its verdict, the reason in one line of computed numbers, what decided it."""
+
+    name: str
+    verdict: str
+    because: str
+    deciding: Deciding | None = None
+    certainty: object | None = None  # a tracking_evidence.verdicts.certainty.Certainty, or None
+    needs: str = ""  # for an unjudged part: the number or data that would settle it
+    conclusion: str = ""  # for a modelled part: the model's conclusion, which the multiverse tracks
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"part '{self.name}': verdict '{self.verdict}' is not one of {VERDICTS}")
+        if not self.because.strip():
+            raise ValueError(f"part '{self.name}' needs a reason")
+        if self.verdict not in JUDGED and self.verdict != "modelled" and not self.needs.strip():
+            raise ValueError(f"part '{self.name}' is '{self.verdict}': say what would settle it (needs=...)")
+
+    @property
+    def judged(self) -> bool:
+        return self.verdict in JUDGED
+
+
+def combine(parts: tuple[Part, ...] | list[Part]) -> str:
+    """The claim's verdict from its parts' verdicts (the rule in the module docstring)."""
+    if not parts:
+        raise ValueError("a claim needs at least one part")
+    judged = {p.verdict for p in parts if p.judged}
+    if judged == {"supported"}:
+        return "supported"
+    if judged == {"contradicted"}:
+        return "contradicted"
+    if judged:
+        return "mixed"
+    present = {p.verdict for p in parts}
+    return next(v for v in UNJUDGED_ORDER if v in present)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    judged: int
+    total: int
+    untested: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def complete(self) -> bool:
+        return self.judged == self.total
+
+
+def coverage(parts) -> Coverage:
+    judged = [p for p in parts if p.judged]
+    return Coverage(len(judged), len(parts), tuple(p.name for p in parts if not p.judged))
