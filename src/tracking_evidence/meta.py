@@ -54,7 +54,21 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize, special, stats
 
-__all__ = ["METHODS", "PoolResult", "MetaRegResult", "pool", "tau2_ci", "metareg", "estimate_tau2", "check_inputs"]
+__all__ = ["METHODS", "PoolResult", "MetaRegResult", "pool", "tau2_ci", "metareg", "estimate_tau2", "check_inputs",
+           "pool_multilevel", "robust", "MultilevelResult", "RobustResult"]
+
+# Dependent effect sizes live in their own module, which builds on this one; they are re-exported
+# here lazily (PEP 562) so that ``from tracking_evidence.meta import pool_multilevel, robust``
+# works without a circular import.
+_MULTILEVEL = ("pool_multilevel", "robust", "MultilevelResult", "RobustResult")
+
+
+def __getattr__(name: str):
+    if name in _MULTILEVEL:
+        from . import multilevel
+
+        return getattr(multilevel, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 METHODS = ("FE", "DL", "HE", "SJ", "PM", "ML", "REML")
 
@@ -323,7 +337,11 @@ def _heterogeneity(y, v, X, p: int, tau2: float, method: str, fe=None) -> tuple[
 
 @dataclass(frozen=True)
 class PoolResult:
-    """A pooled estimate. ``i2`` is a fraction (metafor prints percent). ``df`` is None for z tests."""
+    """A pooled estimate. ``i2`` is a fraction (metafor prints percent). ``df`` is None for z tests.
+
+    ``yi``, ``vi``: the inputs, kept for :func:`robust` (cluster-robust inference needs the
+    working model); like ``weights`` they are not part of ``as_dict()`` or of comparisons.
+    """
 
     estimate: float
     se: float
@@ -344,14 +362,16 @@ class PoolResult:
     pvalue: float
     df: int | None
     weights: np.ndarray = field(repr=False, compare=False)
+    yi: np.ndarray | None = field(default=None, repr=False, compare=False)
+    vi: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def tau(self) -> float:
         return float(np.sqrt(self.tau2))
 
     def as_dict(self) -> dict:
-        """The scalar fields (no weights), for tables and glue."""
-        return {k: v for k, v in self.__dict__.items() if k != "weights"}
+        """The scalar fields (no weights, no inputs), for tables and glue."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("weights", "yi", "vi")}
 
 
 def pool(yi, vi, method: str = "REML", knha: bool = False, level: float = 0.95) -> PoolResult:
@@ -405,6 +425,8 @@ def pool(yi, vi, method: str = "REML", knha: bool = False, level: float = 0.95) 
         pvalue=pvalue,
         df=df,
         weights=w / sw,
+        yi=y.copy(),  # copies: the caller may reuse its arrays, a frozen result must not change
+        vi=v.copy(),
     )
 
 
@@ -441,7 +463,8 @@ class MetaRegResult:
     ``qm``: omnibus test of every coefficient but the intercept, a chi-square on ``qm_df[0]`` df,
     or with KNHA an F on ``qm_df`` (metafor's convention: the F value is QM/m). ``r2`` is the share
     of tau2 explained, ``max(0, (tau2_RE - tau2) / tau2_RE)``, as a fraction; for FE models, as
-    metafor, the adjusted R^2 of the weighted regression, ``1 - (QE/Q)(k-1)/(k-p)``.
+    metafor, the adjusted R^2 of the weighted regression, ``1 - (QE/Q)(k-1)/(k-p)``. ``X`` (the
+    design, with its intercept), ``yi`` and ``vi`` are kept for :func:`robust`.
     """
 
     names: tuple[str, ...]
@@ -466,6 +489,9 @@ class MetaRegResult:
     method: str
     knha: bool
     level: float
+    X: np.ndarray | None = field(default=None, repr=False, compare=False)
+    yi: np.ndarray | None = field(default=None, repr=False, compare=False)
+    vi: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def table(self):
         """Coefficients as a pandas DataFrame."""
@@ -562,5 +588,5 @@ def metareg(yi, vi, X, method: str = "REML", knha: bool = False, level: float = 
     return MetaRegResult(
         names=names, coef=b, se=se, ci_low=b - crit * se, ci_high=b + crit * se, stat=z, pvalue=pval, vcov=vb,
         qm=qm, qm_pvalue=qm_p, qm_df=(m, df), qe=qe, qe_pvalue=qe_p, tau2=float(tau2), tau2_re=tau2_re, r2=r2,
-        i2=i2, h2=h2, k=int(k), method=method, knha=bool(knha), level=level,
+        i2=i2, h2=h2, k=int(k), method=method, knha=bool(knha), level=level, X=M, yi=y.copy(), vi=v.copy(),
     )
