@@ -57,7 +57,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .claims import Verdict, verdict_for
 
 __all__ = [
     "SEED",
@@ -72,14 +71,11 @@ __all__ = [
     "break_even_gradient",
     "takeup_by_quartile",
     "b10_numbers",
-    "b10_verdict",
 ]
 
 SEED = 20261123
 ASSUMED_EFFECTS = (0.1, 0.3, 0.5)  # assumption, used only when the evidence table has no SD effects
 DEFAULT_GRADIENTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)  # assumption: range of the private gradient
-SMD_UNITS = ("sd", "standard deviation", "standard deviations", "hedges g", "hedges' g", "cohen d", "cohen's d",
-             "effect size", "g", "d", "smd")
 
 
 @dataclass(frozen=True)
@@ -211,41 +207,34 @@ def ses_achievement_correlation() -> float:
     return float(np.corrcoef(students["ses"], students["mathach"])[0, 1])
 
 
-def _is_smd(unit: str) -> bool:
-    cleaned = str(unit).strip().lower().replace("’", "'")
-    return cleaned in SMD_UNITS or "standard deviation" in cleaned or cleaned.startswith(("hedges", "cohen"))
-
-
 def acceleration_effects(evidence: pd.DataFrame) -> pd.DataFrame:
-    """The rows of an evidence table with ``topic == "acceleration"``, with a column ``use`` saying
-    whether the row enters the simulation as an effect of acceleration and ``reason`` saying why
-    not. A row enters when its unit is a standardised mean difference (SD, Hedges g, Cohen d,
-    effect size), its estimate is finite, its outcome is achievement (scores, tests, exams,
-    achievement; not social-emotional or course-taking outcomes), and it compares accelerated
-    students with non-accelerated students of the same age (a comparison with *older* peers
-    answers another question). The subgroup is kept as reported: effects of acceleration are, by
-    nature, effects on the students who were accelerated. Nothing is dropped: every acceleration
-    row is returned with its reason.
+    """The coded rows of an evidence table whose contrast is ``acceleration or enrichment``, with a
+    column ``use`` saying whether the row enters the simulation as an effect of acceleration and
+    ``reason`` saying why not. A row enters when it is a primary estimate, its unit is a
+    standardised mean difference (:data:`tracking_evidence.synthesis.SMD_UNITS`) and its construct
+    is achievement (mean or subgroup). All codes are people's (data/evidence-protocol.md); a
+    comparison with older peers is coded as not a tracking-intensity comparison and so never
+    appears here. Nothing is dropped: every acceleration row is returned with its reason.
     """
-    required = {"id", "study", "topic", "design", "outcome", "comparison", "subgroup", "unit", "estimate"}
+    from .synthesis import SMD_SCALE
+
+    required = {"id", "study", "contrast", "construct", "estimate_role", "design", "unit", "estimate", "subgroup"}
     missing = required - set(evidence.columns)
     if missing:
         raise ValueError(f"evidence table lacks column(s) {sorted(missing)}")
-    rows = evidence[evidence["topic"] == "acceleration"].copy()
-    smd = rows["unit"].map(_is_smd).astype(bool)
+    rows = evidence[evidence["contrast"] == "acceleration or enrichment"].copy()
+    smd = rows["unit"].isin(tuple(SMD_SCALE)).astype(bool)
     finite = pd.Series(np.isfinite(pd.to_numeric(rows["estimate"], errors="coerce")), index=rows.index)
-    outcome = rows["outcome"].astype(str).str.lower()
-    achievement = outcome.str.contains(r"achievement|score|test|exam", regex=True) & ~outcome.str.contains(
-        r"social|emotion", regex=True)
-    older = rows["comparison"].astype(str).str.lower().str.contains("older")
-    rows["use"] = smd & finite & achievement & ~older
+    achievement = rows["construct"].isin(["mean achievement", "subgroup achievement"]).astype(bool)
+    primary = (rows["estimate_role"] == "primary").astype(bool)
+    rows["use"] = smd & finite & achievement & primary
     rows["reason"] = np.select(
-        [~smd, ~finite, ~achievement, older],
-        ["unit is not a standardised mean difference", "estimate is not a finite number",
-         "outcome is not achievement", "compared with older peers, not with non-accelerated same-age peers"],
+        [~primary, ~smd, ~finite, ~achievement],
+        ["not the primary estimate", "unit is not a standardised mean difference", "estimate is not a finite number",
+         "construct is not achievement"],
         default="used",
     )
-    return rows[["id", "study", "design", "outcome", "comparison", "subgroup", "unit", "estimate", "use",
+    return rows[["id", "study", "design", "construct", "subgroup", "unit", "estimate", "use",
                  "reason"]].reset_index(drop=True)
 
 
@@ -344,46 +333,3 @@ def b10_numbers(
         narrows_everywhere=bool(narrow.all()),
         share_widening=float(widen.mean()),
     )
-
-
-def _b10_verdict_from(numbers: B10Numbers) -> Verdict:
-    """Rule: B10 is a causal claim that no data here can test, so the verdict describes the model.
-    If removing public acceleration widens the simulated SES gap (by more than 2 Monte Carlo SE)
-    at every effect size and private gradient examined, ``modelled`` (the conclusion follows
-    under all these assumptions); if it narrows everywhere, ``contradicted`` (in the model); if
-    the sign depends on the gradient, ``mixed``."""
-    t = numbers.table
-    lo, hi = t["gradient"].min(), t["gradient"].max()
-    flat = t[np.isclose(t["gradient"], lo)]
-    steep = t[np.isclose(t["gradient"], hi)]
-    crossings = [f"{v:.2f}" for v in numbers.break_even.values() if math.isfinite(v)]
-    source = "from the evidence table" if numbers.effects_source == "evidence" else "assumed"
-    detail = (
-        f"simulated, SES-achievement correlation {numbers.rho:.2f} from HSB, acceleration effects "
-        f"{', '.join(f'{e:.2f}' for e in numbers.effects)} SD ({source}): with no SES gradient in private take-up "
-        f"(gamma = {lo:.2f}) removing public acceleration changes the top-minus-bottom SES-quartile gap in reaching an "
-        f"advanced course by {flat['change'].min():+.1f} to {flat['change'].max():+.1f} points; with gamma = {hi:.2f} "
-        f"by {steep['change'].min():+.1f} to {steep['change'].max():+.1f} points"
-    )
-    if numbers.widens_everywhere:
-        return Verdict("modelled", f"The gap widens at every assumption examined ({detail}).")
-    if numbers.narrows_everywhere:
-        return Verdict("contradicted", f"In the model the gap narrows at every assumption examined ({detail}).")
-    where = f"; it widens once gamma exceeds {', '.join(crossings)}" if crossings else ""
-    return Verdict(
-        "mixed",
-        f"Whether the gap widens depends on how steeply private supplementation rises with SES ({detail}{where}).",
-    )
-
-
-@cache
-def _default_numbers() -> B10Numbers:
-    from .evidence import load_evidence
-
-    return b10_numbers(load_evidence())
-
-
-@verdict_for("B10")
-def b10_verdict() -> Verdict:
-    """B10 from the simulated sensitivity grid (rule in :func:`_b10_verdict_from`)."""
-    return _b10_verdict_from(_default_numbers())

@@ -156,9 +156,17 @@ def bib_keys(bib: Path | None = None) -> set[str]:
     return set(_BIB_KEY.findall(bib.read_text(encoding="utf-8")))
 
 
+#: Small whole numbers a source may write as words ("two periods of algebra a day"). Only these
+#: exact words count, never fractions or phrases ("about half", "one-tenth"), which stay out.
+_NUMBER_WORDS = {w: float(i) for i, w in enumerate(
+    ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"))}
+_WORD = re.compile(r"(?<![\w-])(" + "|".join(_NUMBER_WORDS) + r")(?![\w-])", re.IGNORECASE)
+
+
 def numbers_in_text(text: str) -> list[tuple[float, bool, int, int]]:
     """Every number in ``text`` as ``(value, signed_negative, start, end)``.
 
+    Small whole numbers written as words (``two``, ``Twelve``; not ``one-tenth``) count too.
     ``value`` is the absolute value; ``signed_negative`` is True when a minus sign (``-``, ``−``,
     ``–``, ``—``) stands directly before it and is not glued to a preceding word or digit.
     """
@@ -166,7 +174,9 @@ def numbers_in_text(text: str) -> list[tuple[float, bool, int, int]]:
     for match in _NUMBER.finditer(text):
         value = float(match["num"].replace(",", ""))
         found.append((value, match["sign"] is not None, match.start(), match.end()))
-    return found
+    for match in _WORD.finditer(text):
+        found.append((_NUMBER_WORDS[match[1].lower()], False, match.start(), match.end()))
+    return sorted(found, key=lambda item: item[2])
 
 
 def _same(value: float, estimate: float) -> bool:

@@ -20,6 +20,7 @@ observations or zero variance.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from functools import cache
 
@@ -897,11 +898,6 @@ def pilot_table(
 # The book's gaps: High School and Beyond and the Sustaining Effects (egsingle) data
 # --------------------------------------------------------------------------------------------
 
-#: Pre-registered threshold: a gap is called "substantial" when it is at least this many SDs
-#: and its school-cluster bootstrap interval excludes zero. 0.2 SD is Cohen's (1988) "small".
-SUBSTANTIAL_SD = 0.2
-#: Effect to detect in the pilot: Source A's pooled inequality effect (Hedges' g = .117).
-PILOT_EFFECT = 0.117
 BOOT = 400
 SEED = 20261123
 
@@ -1006,98 +1002,173 @@ def egsingle_variance() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+
 # --------------------------------------------------------------------------------------------
-# Verdicts
+# A pilot with a pretest: minimum detectable effects and schools needed (Bloom 2005, 2007)
 # --------------------------------------------------------------------------------------------
 
-from .claims import Verdict, verdict_for  # noqa: E402  (registered below the functions they use)
+
+def _multiplier(df: float, alpha: float, power: float) -> float:
+    return float(stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df))
 
 
-def _substantial(d: float, boot_low: float) -> bool:
-    return d >= SUBSTANTIAL_SD and boot_low > 0
+def mdes(n_schools: int, m: int, icc: float, r2_school: float = 0.0, r2_student: float = 0.0, *,
+         randomise: str = "schools", p: float = 0.5, alpha: float = 0.05, power: float = 0.8) -> float:
+    r"""Minimum detectable effect size (SD of the outcome) of a pilot with a pretest covariate.
+
+    Schools randomised (``randomise="schools"``; Bloom, Richburg-Hayes & Black 2007, eq. 6):
+
+    .. math:: \mathrm{MDES} = M_{J-3}\sqrt{\frac{\rho(1-R_2^2)}{p(1-p)J} + \frac{(1-\rho)(1-R_1^2)}{p(1-p)Jm}}
+
+    Students randomised within each school (``randomise="students"``, a blocked trial with a
+    constant effect), the school component drops out:
+
+    .. math:: \mathrm{MDES} = M_{J(m-1)-2}\sqrt{\frac{(1-\rho)(1-R_1^2)}{p(1-p)Jm}}
+
+    :math:`M_{df} = t_{1-\alpha/2,df} + t_{power,df}`; :math:`R_2^2` and :math:`R_1^2` are the
+    shares of school-level and student-level outcome variance the pretest explains.
+    """
+    for name, value in (("icc", icc), ("r2_school", r2_school), ("r2_student", r2_student)):
+        if not 0 <= value < 1:
+            raise ValueError(f"{name} must lie in [0, 1), got {value}")
+    if not 0 < p < 1:
+        raise ValueError(f"p must lie in (0, 1), got {p}")
+    if n_schools < 4 or m < 2:
+        raise ValueError(f"a pilot needs at least 4 schools and 2 students per school, got {n_schools} and {m}")
+    within = (1 - icc) * (1 - r2_student) / (p * (1 - p) * n_schools * m)
+    if randomise == "schools":
+        return _multiplier(n_schools - 3, alpha, power) * math.sqrt(icc * (1 - r2_school) / (p * (1 - p) * n_schools)
+                                                                      + within)
+    if randomise == "students":
+        return _multiplier(n_schools * (m - 1) - 2, alpha, power) * math.sqrt(within)
+    raise ValueError(f"randomise must be 'schools' or 'students', got {randomise!r}")
 
 
-@verdict_for("B1")
-def b1_verdict() -> Verdict:
-    """Rule: each race-linked achievement gap the shipped data can measure (HSB minority vs
-    non-minority in high school; egsingle Black and Hispanic vs other students in grades 1-5)
-    is "substantial" if d >= 0.2 SD and its school-cluster bootstrap interval excludes zero.
-    All substantial -> supported (for the levels covered, which the headline names); some ->
-    mixed; none -> contradicted."""
-    eg = egsingle_gaps()
-    hsb = hsb_minority_gap()
-    flags = [_substantial(r.d, r.boot_ci_low) for r in eg.itertuples()] + [_substantial(hsb.d, hsb.boot_ci_low)]
-    n_ok, n = sum(flags), len(flags)
-    verdict = "supported" if n_ok == n else ("contradicted" if n_ok == 0 else "mixed")
-    return Verdict(
-        verdict,
-        f"{n_ok} of {n} measured race-linked mathematics gaps are at least {SUBSTANTIAL_SD} SD "
-        f"(Black {eg.loc[eg.focal_group == 'Black', 'd'].min():.2f}-{eg.loc[eg.focal_group == 'Black', 'd'].max():.2f} "
-        f"and Hispanic {eg.loc[eg.focal_group == 'Hispanic', 'd'].min():.2f}-"
-        f"{eg.loc[eg.focal_group == 'Hispanic', 'd'].max():.2f} SD in grades 1-5, Chicago; minority {hsb.d:.2f} SD "
-        "in US high schools, 1982); the data cover only test scores in grades 1-5 and high school, "
-        "not all levels, opportunities or outcomes",
-    )
+def schools_for_mdes(effect: float, m: int, icc: float, r2_school: float = 0.0, r2_student: float = 0.0, *,
+                     randomise: str = "schools", alpha: float = 0.05, power: float = 0.8,
+                     limit: int = 100000) -> int:
+    """The fewest schools (an even number, at least 4) whose :func:`mdes` is at most ``effect``."""
+    _check_power_inputs(effect, alpha, power)
+    j = 4
+    while j <= limit:
+        if mdes(j, m, icc, r2_school, r2_student, randomise=randomise, alpha=alpha, power=power) <= effect:
+            return j
+        j += 2
+    raise ValueError(f"no pilot of up to {limit} schools detects {effect} SD")
 
 
-@verdict_for("C1")
-def c1_verdict() -> Verdict:
-    """Rule: the testable parts are low-income students (HSB bottom vs top SES quartile) and
-    students of color (HSB minority; egsingle Black and Hispanic, grades 1-5). "Consistently
-    underperforming" holds if every one of these gaps is substantial (d >= 0.2 SD, bootstrap
-    interval above zero). All -> supported (students with disabilities stay not testable: no
-    shipped data set records disability, and the headline says so); some -> mixed; none ->
-    contradicted."""
-    eg = egsingle_gaps()
-    minority, ses = hsb_minority_gap(), hsb_ses_quartile_gap(BOOT, SEED)
-    flags = [_substantial(r.d, r.boot_ci_low) for r in eg.itertuples()]
-    flags += [_substantial(minority.d, minority.boot_ci_low), _substantial(ses.d, ses.boot_ci_low)]
-    n_ok, n = sum(flags), len(flags)
-    verdict = "supported" if n_ok == n else ("contradicted" if n_ok == 0 else "mixed")
-    return Verdict(
-        verdict,
-        f"low-SES (bottom vs top quartile) {ses.d:.2f} SD and minority {minority.d:.2f} SD in HSB; Black and "
-        f"Hispanic gaps in all five Chicago grades ({n_ok} of {n} gaps substantial); students with "
-        "disabilities: not testable here (no shipped data set records disability)",
-    )
+@dataclass(frozen=True)
+class PretestR2:
+    """Shares of school-level and student-level outcome variance a pretest explains (two-level REML)."""
+
+    data: str
+    outcome: str
+    pretest: str
+    r2_school: float
+    r2_student: float
+    icc: float
+    n: int
+    n_schools: int
 
 
-@verdict_for("B2")
-def b2_verdict() -> Verdict:
-    """Rule: B2 is causal ("at the root"). No shipped data set records a student's own track or
-    any change in tracking, so the claim is "not testable here" whatever the numbers; the
-    headline reports the bounds the data do give: the share of the HSB minority gap associated
-    with the school's academic-track share (Oaxaca detailed, explained part) and the share of
-    the gap that lies between schools, the most any school-level variable could account for."""
-    dec = hsb_decompositions()
-    mino, bw = dec["minority"], dec["minority_bw"]
-    pracad_share = mino.detailed.loc["pracad", "explained"] / mino.gap
-    return Verdict(
-        "not testable here",
-        f"track composition (pracad) is associated with {pracad_share:.1%} of the HSB minority gap and "
-        f"SES with {mino.detailed.loc['ses', 'explained'] / mino.gap:.1%}; only {bw.share_between:.0%} "
-        f"(95% CI {bw.share_between_ci[0]:.0%} to {bw.share_between_ci[1]:.0%}) of the gap lies between schools, "
-        "the ceiling for any school-level cause; students' own tracks are not in the data",
-    )
+def pretest_r2(df: pd.DataFrame, outcome: str, pretest: str, cluster: str, data: str = "") -> PretestR2:
+    """:math:`R_2^2 = 1 - \tau^2_{cond}/\tau^2`, :math:`R_1^2 = 1 - \sigma^2_{cond}/\sigma^2` from random-
+    intercept models without and with the pretest (student level, as Bloom et al. 2007 do)."""
+    import warnings
+
+    from statsmodels.regression.mixed_linear_model import MixedLM
+
+    _require_columns(df, [outcome, pretest, cluster])
+    base = variance_decomposition(df, outcome, cluster)
+    X = np.column_stack([np.ones(len(df)), df[pretest].to_numpy(float)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = MixedLM(df[outcome].to_numpy(float), X, groups=df[cluster].to_numpy()).fit(reml=True)
+    tau2 = float(np.asarray(fit.cov_re)[0, 0])
+    sigma2 = float(fit.scale)
+    return PretestR2(data, outcome, pretest, max(0.0, 1 - tau2 / base.tau2), max(0.0, 1 - sigma2 / base.sigma2),
+                     base.icc, base.n, base.n_clusters)
 
 
-@verdict_for("C7")
-def c7_verdict() -> Verdict:
-    """Rule: C7 is normative, so its verdict is "modelled". The model is the power of a
-    two-arm cluster-randomised pilot in one grade (schools randomised, 30 students each) to
-    detect Source A's 0.117 SD with alpha 0.05 and power 0.8, with the intraclass correlation
-    estimated here (Chicago grades 1-5: the largest of the five grade-specific ICCs; HSB for
-    high school), for a mean shift and for a change in a gap."""
-    eg_icc = float(egsingle_variance()["icc"].max())
-    hsb = hsb_variance()
-    share = float(hsb_with_indicators()["minority"].mean())
-    j_mean = schools_needed(PILOT_EFFECT, 30, eg_icc)
-    j_hsb = schools_needed(PILOT_EFFECT, 30, hsb.icc)
-    j_gap = schools_needed_gap_change(PILOT_EFFECT, 30, hsb.icc, share)
-    return Verdict(
-        "modelled",
-        f"to detect {PILOT_EFFECT} SD with power 0.8, a one-grade pilot with 30 students per school needs "
-        f"{j_mean} schools (elementary ICC {eg_icc:.2f}) or {j_hsb} (high-school ICC {hsb.icc:.2f}); detecting a "
-        f"{PILOT_EFFECT} SD change in a gap needs at least {j_gap}: a pilot in one grade of a few schools "
-        "cannot tell whether detracking narrowed a gap",
-    )
+@cache
+def book_pretest_r2() -> pd.DataFrame:
+    """Pretest R² in the shipped data: Exam (intake reading score -> age-16 exam, London schools) and
+    egsingle (previous year's mathematics -> this year's, Chicago grades 2-5)."""
+    from .data import load_exam
+
+    exam = load_exam()
+    eg = egsingle_groups().sort_values(["childid", "year"])
+    eg["prior_math"] = eg.groupby("childid")["math"].shift(1)
+    eg = eg[eg["prior_math"].notna() & (eg["school_grade"].between(2, 5))]
+    rows = [pretest_r2(exam, "normexam", "standlrt", "school", "Exam (London, age 16)"),
+            pretest_r2(eg, "math", "prior_math", "schoolid", "egsingle (Chicago, grades 2-5)")]
+    return pd.DataFrame([asdict(r) for r in rows])
+
+
+def pilot_grid(effect: float, icc: float, r2_school: float, r2_student: float, m: int = 30,
+               alpha: float = 0.05, power: float = 0.8) -> pd.DataFrame:
+    """Schools needed to detect ``effect`` SD, with and without the pretest, randomising schools or students."""
+    rows = []
+    for randomise in ("schools", "students"):
+        for label, r2s, r2i in (("no pretest", 0.0, 0.0), ("pretest", r2_school, r2_student)):
+            j = schools_for_mdes(effect, m, icc, r2s, r2i, randomise=randomise, alpha=alpha, power=power)
+            rows.append({"randomise": randomise, "covariate": label, "schools": j, "students": j * m})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Gaps against the rest (C1: "compared to their peers")
+# --------------------------------------------------------------------------------------------
+
+
+@cache
+def hsb_low_ses_gap(n_boot: int = BOOT, seed: int = SEED) -> Gap:
+    """The HSB mathematics gap between students in the bottom SES quartile and all other students
+    (the rest, not the top quartile: "compared to their peers"), with a school-cluster bootstrap.
+    HSB is used unweighted (the data carry no sampling weights), so the gap describes these 160
+    schools' students, not the 1982 US population."""
+    hsb = hsb_with_indicators()
+    hsb["low_ses"] = (hsb["ses_quartile"] == "bottom").astype(int)
+    return standardized_gap(hsb, "mathach", "low_ses", focal=1, n_boot=n_boot, seed=seed, cluster="school")
+
+
+@dataclass(frozen=True)
+class PublishedGap:
+    """A gap computed from two published group statistics with their published SEs."""
+
+    label: str
+    points: float
+    se: float
+    sd: float
+    d: float
+    d_low: float
+    d_high: float
+    rows: tuple[str, ...]
+
+
+#: The rows of data/evidence.csv that hold the NAEP grade-4 reading statistics (one published table row).
+NAEP_GRADE4_READING = {"median_swd": "E142", "median_other": "E143", "p25_other": "E148", "p75_other": "E149"}
+
+
+def naep_disability_gap(evidence: pd.DataFrame, level: float = 0.95) -> PublishedGap:
+    """Grade-4 NAEP reading (2009): median score of students not identified with disabilities minus
+    that of students with disabilities, in points and in SD units.
+
+    The SD is not published on the page read; it is derived from the published 25th and 75th
+    percentiles of students without disabilities under normality, :math:`SD = IQR / 1.349`
+    (an explicit relation; a skewed distribution would make it approximate). The SE of the
+    difference treats the two medians as independent.
+    """
+    by_id = evidence.set_index("id")
+    missing = [i for i in NAEP_GRADE4_READING.values() if i not in by_id.index]
+    if missing:
+        raise ValueError(f"data/evidence.csv lacks the NAEP grade-4 reading rows {missing}")
+    stats_by = {k: by_id.loc[i] for k, i in NAEP_GRADE4_READING.items()}
+    need = tuple(NAEP_GRADE4_READING)
+    swd, other = stats_by["median_swd"], stats_by["median_other"]
+    points = float(other.estimate - swd.estimate)
+    se = math.sqrt(float(other.se) ** 2 + float(swd.se) ** 2)
+    sd = float(stats_by["p75_other"].estimate - stats_by["p25_other"].estimate) / (2 * stats.norm.ppf(0.75))
+    z = stats.norm.ppf(0.5 + level / 2)
+    return PublishedGap("students with disabilities, NAEP grade-4 reading 2009", points, se, sd, points / sd,
+                        (points - z * se) / sd, (points + z * se) / sd, tuple(NAEP_GRADE4_READING[k] for k in need))

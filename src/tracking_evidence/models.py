@@ -55,13 +55,11 @@ import numpy as np
 import pandas as pd
 
 from . import peers, sections
-from .claims import Verdict, verdict_for
 
 __all__ = [
     "Params",
     "band_inputs",
     "section_increase",
-    "grouping_rows",
     "calibration",
     "central_params",
     "coefficients",
@@ -77,7 +75,9 @@ __all__ = [
     "regime_grid",
     "monte_carlo",
     "b9_numbers",
-    "b9_verdict",
+    "between_class_evidence",
+    "alpha_for_full_streaming",
+    "optimum_by_equity",
 ]
 
 BANDS = peers.BANDS
@@ -150,11 +150,6 @@ def section_increase(shares: tuple[float, ...], cap: int = sections.DEFAULT_CAP,
 # ----------------------------------------------------------------------------------------------
 
 
-def grouping_rows(kind: str) -> pd.DataFrame:
-    """Published within-class or between-class grouping effects: :func:`tracking_evidence.peers.grouping_rows`."""
-    return peers.grouping_rows(kind)
-
-
 @cache
 def calibration() -> pd.DataFrame:
     """Central value, low and high (low <= high) of every parameter, and its source (``book
@@ -199,28 +194,54 @@ def calibration() -> pd.DataFrame:
     add("e", e_central, section_increase(shares, cap=35), section_increase(shares, cap=25), "computed",
         "section arithmetic, grade sizes 60-600, class cap 30 (range: caps 25 and 35)")
 
-    mean_gap = float(sum(inputs.loc[b, "p"] * (1 - inputs.loc[b, "rho"]) for b in BANDS))
-    within, between = grouping_rows("within-class"), grouping_rows("between-class")
-    if len(within):
-        g = within["estimate"].astype(float)
-        central, high = g.mean() / mean_gap, g.max() / mean_gap
-        if len(between):
-            # alpha at which W_mean(1) = mean between-class effect, other parameters central, epsilon = 0
-            partial = Params(**{**{r["parameter"]: r["central"] for r in rows}, "alpha": 0.0, "epsilon": 0.0})
-            _, c0 = coefficients(partial)
-            target = float(between["estimate"].astype(float).mean())
-            low = max(0.0, (target + c0) / (mean_gap * (1 - h_central / 2)))
-            low_note = f"low reproduces the mean between-class effect ({', '.join(between['id'])})"
-        else:
-            low, low_note = 0.0, "no between-class row: low = 0"
-        add("alpha", central, min(low, central), high, "published",
-            f"first tracked subject gains the within-class grouping effect ({', '.join(within['id'])}); {low_note}")
-    else:
-        add("alpha", 0.25 / mean_gap, 0.0, 0.5 / mean_gap, "assumption",
-            "no within-class grouping row in data/evidence.csv: first-subject gain varied from 0 to 0.5 SD")
+    target = between_class_evidence()
+    partial = Params(**{**{r["parameter"]: r["central"] for r in rows}, "alpha": 0.0, "epsilon": 0.0})
+    alphas = [alpha_for_full_streaming(partial, v) for v in (target["estimate"], target["ci_low"], target["ci_high"])]
+    add("alpha", alphas[0], alphas[1], alphas[2], "published",
+        f"full streaming reproduces the pooled between-class (course tracking) effect on mean achievement, "
+        f"{target['estimate']:.3f} SD ({target['studies']} studies, model-based {100 * target['level']:.0f}% CI "
+        f"{target['ci_low']:.3f} to {target['ci_high']:.3f}); range: the interval's ends (alpha floored at 0)")
     order = ["alpha", "h", "gamma_bottom", "gamma_middle", "gamma_top", "kappa", "epsilon"]
     table = pd.DataFrame(rows).set_index("parameter")
     return table.loc[order + [n for n in table.index if n not in order]]
+
+
+@cache
+def between_class_evidence(level: float = 0.95) -> dict:
+    """The weighed between-class (course tracking) effect on mean achievement that calibrates alpha:
+    :func:`tracking_evidence.synthesis.weigh` with model-based inference (a calibration needs the
+    estimate and a finite interval even from two studies; the verdicts' robust intervals are wider)."""
+    from . import synthesis
+
+    s = synthesis.weigh("mean", "course tracking", inference="model", level=level)
+    if not s.decides:
+        raise ValueError("no weighed between-class estimate to calibrate the model: data/evidence.csv needs course-"
+                         "tracking rows on mean achievement with published uncertainty")
+    return {"estimate": s.estimate, "ci_low": s.ci_low, "ci_high": s.ci_high, "studies": s.n_studies, "level": level,
+            "rows": tuple(s.rows["id"])}
+
+
+def alpha_for_full_streaming(p: Params, target: float) -> float:
+    """The targeting gain alpha at which the mean gain of full streaming, :math:`W(1)` with epsilon 0,
+    equals ``target`` (the other parameters as in ``p``); floored at 0."""
+    mean_gap = float(sum(getattr(p, f"p_{b}") * (1 - getattr(p, f"rho_{b}")) for b in BANDS))
+    _, c0 = coefficients(replace(p, alpha=0.0, epsilon=0.0))
+    return max(0.0, (target + c0) / (mean_gap * (1 - p.h / 2)))
+
+
+def optimum_by_equity(weights=None, p: Params | None = None) -> pd.DataFrame:
+    """The optimal intensity :math:`s^*` and its regime as a function of the equity weight epsilon,
+    at the central calibration and at alpha's low and high ends."""
+    weights = np.linspace(0, 1, 41) if weights is None else np.asarray(weights, float)
+    table = calibration()
+    base = p or central_params()
+    rows = []
+    for label, alpha in (("central", base.alpha), ("alpha low", table.loc["alpha", "low"]),
+                         ("alpha high", table.loc["alpha", "high"])):
+        for eps in weights:
+            s_star = optimum(replace(base, alpha=float(alpha), epsilon=float(eps)))
+            rows.append({"calibration": label, "epsilon": float(eps), "s_star": s_star, "regime": regime(s_star)})
+    return pd.DataFrame(rows)
 
 
 def central_params() -> Params:
@@ -416,46 +437,17 @@ def monte_carlo(draws: int = 5000, seed: int = 20261123) -> pd.DataFrame:
 
 
 @cache
-def b9_numbers(draws: int = 5000) -> dict:
-    """The numbers behind the B9 verdict: central optimum, its coefficients, break-even values of
-    the equity weight and of the section cost, the model's full-streaming mean effect (to compare
-    with published between-class effects) and the regime shares over simulated parameter draws."""
+def b9_numbers() -> dict:
+    """The numbers behind B9: central optimum, its coefficients, the break-even values of the equity
+    weight and of the section cost at which no tracking becomes optimal, the model's full-streaming
+    mean effect (which the calibration sets to the weighed between-class evidence)."""
     p = central_params()
     a, c = coefficients(p)
-    mc = monte_carlo(draws)
-    shares = mc["regime"].value_counts(normalize=True)
     mean_only = replace(p, epsilon=0.0)
     return {
         "s_central": optimum(p), "regime_central": regime(optimum(p)), "A": a, "C": c, "h": p.h,
         "margin": a - c, "epsilon_break_even": break_even("epsilon"), "kappa_break_even": break_even("kappa"),
         "alpha_break_even": break_even("alpha"),
         "full_streaming_mean_effect": float(welfare(mean_only, 1.0)),
-        "share_none": float(shares.get("none", 0.0)), "share_compromise": float(shares.get("compromise", 0.0)),
-        "share_full": float(shares.get("full", 0.0)), "draws": draws,
         "alpha_source": calibration().loc["alpha", "source"],
     }
-
-
-@verdict_for("B9")
-def b9_verdict() -> Verdict:
-    """``modelled``: B9 is normative; the model states when its conclusion follows.
-
-    Rule: the verdict is always ``modelled``. The headline reports the conditions (no tracking
-    iff C >= A; full streaming iff C <= A(1-h); a compromise in between), the optimum at the
-    central calibration, the break-even equity weight and section cost at which no tracking
-    becomes optimal, and the share of simulated parameter draws (uniform over the stated ranges)
-    in each regime.
-    """
-    n = b9_numbers()
-    eps = n["epsilon_break_even"]
-    kap = n["kappa_break_even"]
-    eps_text = f"an equity weight above {eps:.2f}" if eps is not None and eps > 0 else "no equity weight"
-    kap_text = f"a section cost above {kap:.2f} SD per doubling" if kap is not None and kap > 0 else "no section cost"
-    return Verdict(
-        "modelled",
-        f"A compromise is optimal only if the net cost of tracking C lies between A(1-h) and A (the targeting gain "
-        f"of the last and of the first tracked subject). With the book's calibration and mean achievement as the "
-        f"goal, s* = {n['s_central']:.2f} ({n['regime_central']}); no tracking becomes optimal with {eps_text} on the "
-        f"top-bottom gap or {kap_text}; over the assumed ranges, {n['share_none']:.0%} of simulated draws give no "
-        f"tracking, {n['share_compromise']:.0%} a compromise and {n['share_full']:.0%} full streaming.",
-    )

@@ -39,7 +39,6 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from .claims import Verdict, verdict_for
 
 __all__ = [
     "DEFAULT_CAP",
@@ -55,7 +54,9 @@ __all__ = [
     "summarise_sections",
     "SENSITIVITY_CAPS",
     "c5_numbers",
-    "c5_verdict",
+    "SUPPORTS",
+    "staffing_with_support",
+    "staffing_table",
 ]
 
 DEFAULT_CAP = 30  # assumption: class-size cap
@@ -239,43 +240,50 @@ def c5_numbers(
     }
 
 
-def _c5_verdict_from(summaries: dict[int, SectionSummary], headline_cap: int) -> Verdict:
-    """Rule: at equal class caps, if one track never needs more sections than a tracked structure,
-    for every grade size and every cap examined, and the most-tracked structure needs more sections
-    for some grade size, the claim that detracking needs more teachers is ``contradicted`` on section
-    arithmetic; if one track ever needs more, ``mixed``; if tracks never cost anything, ``mixed``
-    (the arithmetic gives no cost either way)."""
-    if headline_cap not in summaries:
-        raise ValueError(f"headline cap {headline_cap} is not among the caps computed {sorted(summaries)}")
-    ever_more = any(s.one_track_ever_more for s in summaries.values())
-    s = summaries[headline_cap]
-    most = max(s.mean_extra_sections)
-    tracked_costs = any(x.share_more_sections[max(x.share_more_sections)] > 0 for x in summaries.values())
-    caps = ", ".join(str(c) for c in sorted(summaries))
-    detail = (
-        f"with a cap of {s.cap} and grades of {s.n_min}-{s.n_max} students, {most} tracks need on average "
-        f"{s.mean_extra_sections[most]:.2f} more sections ({s.mean_extra_fte[most]:.2f} more full-time teachers at "
-        f"{s.load} sections each) than one track, more in {100 * s.share_more_sections[most]:.0f}% of grade sizes; "
-        f"the staffing of {most} tracks would buy detracked classes averaging {s.mean_class[most]:.1f} students "
-        f"instead of {s.mean_class[1]:.1f}"
-    )
-    if ever_more:
-        return Verdict("mixed", f"One track sometimes needs more sections than tracks (caps {caps}): {detail}.")
-    if not tracked_costs:
-        return Verdict("mixed", f"Tracks cost no extra sections at caps {caps}: {detail}.")
-    return Verdict(
-        "contradicted",
-        f"At equal class caps ({caps}) one track never needs more sections than tracks; {detail}. "
-        "Detracking costs more only if detracked classes must be smaller or co-taught.",
-    )
 
 
-@verdict_for("C5")
-def c5_verdict() -> Verdict:
-    """C5 on section arithmetic (rule in :func:`_c5_verdict_from`), at the default assumptions."""
-    return _c5_verdict_from(_default_c5(), DEFAULT_CAP)
+# ----------------------------------------------------------------------------------------------
+# The staffing detracking reforms actually used
+# ----------------------------------------------------------------------------------------------
+
+#: Supports that evaluated detracking reforms added, as published (data/evidence.csv):
+#: - "double dose" (Chicago, 2003; E146): students below the national median took two periods of
+#:   algebra a day instead of one;
+#: - "common prep period" (Sequoia Union's Algebra I Initiative, 2019; E147): the teachers of the
+#:   detracked classes got an additional common preparation period (read as one period out of
+#:   their ``load`` teaching periods, an assumption stated here);
+#: - "none": detracked classes at the same cap, no support.
+SUPPORTS = ("none", "double dose", "common prep period")
 
 
-@cache
-def _default_c5() -> dict[int, SectionSummary]:
-    return c5_numbers()
+def staffing_with_support(n: int, support: str, cap: int = DEFAULT_CAP, load: int = DEFAULT_LOAD,
+                          tracked_shares: Sequence[float] = (0.5, 0.5), below_median: float = 0.5) -> dict:
+    """Teacher FTE of one subject in a grade of ``n`` students: tracked (``tracked_shares``) versus
+    detracked with ``support`` (see :data:`SUPPORTS`).
+
+    Detracked sections are :math:`\lceil n / c \rceil`; a double dose adds the sections that the
+    ``below_median`` share of students needs for its second period,
+    :math:`\lceil n_{below} / c \rceil`; a common prep period releases each detracked-class teacher
+    from one of ``load`` periods, so the detracked FTE is divided by :math:`(L-1)/L`.
+    """
+    if support not in SUPPORTS:
+        raise ValueError(f"support must be one of {SUPPORTS}, got {support!r}")
+    if not 0 < below_median < 1:
+        raise ValueError(f"below_median must lie in (0, 1), got {below_median}")
+    tracked = sections_needed(n, cap, tracked_shares) / load
+    sections = sections_needed(n, cap)
+    if support == "double dose":
+        sections += sections_needed(max(1, round(n * below_median)), cap)
+    fte = sections / load
+    if support == "common prep period":
+        if load < 2:
+            raise ValueError("a common prep period needs a load of at least 2 periods")
+        fte = fte * load / (load - 1)
+    return {"n": int(n), "support": support, "tracked_fte": tracked, "detracked_fte": fte,
+            "extra_fte": fte - tracked, "extra_share": (fte - tracked) / tracked}
+
+
+def staffing_table(support: str, sizes: Iterable[int] = DEFAULT_GRADE_SIZES, cap: int = DEFAULT_CAP,
+                   load: int = DEFAULT_LOAD) -> pd.DataFrame:
+    """:func:`staffing_with_support` for every grade size."""
+    return pd.DataFrame([staffing_with_support(int(n), support, cap, load) for n in sizes])

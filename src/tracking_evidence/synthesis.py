@@ -39,6 +39,8 @@ from . import evidence as evidence_module
 
 __all__ = [
     "SMD_UNITS",
+    "SMD_SCALE",
+    "EVIDENCE_BASES",
     "Question",
     "QUESTIONS",
     "derive_se",
@@ -51,8 +53,12 @@ __all__ = [
     "book_evidence",
 ]
 
-#: Units that are standardised mean differences (a controlled vocabulary of ``unit``).
-SMD_UNITS = ("SD", "Hedges g", "Cohen d", "effect size", "effect size (standardised mean difference)")
+#: Units that are standardised mean differences (a controlled vocabulary of ``unit``), with the
+#: factor that puts each in SD units ("SD x 100": a scale whose SD is 100; "percent of SD").
+SMD_SCALE = {"SD": 1.0, "Hedges g": 1.0, "Cohen d": 1.0, "effect size": 1.0,
+             "effect size (standardised mean difference)": 1.0, "SD x 100": 0.01, "percent of SD": 0.01}
+SMD_UNITS = tuple(SMD_SCALE)
+EVIDENCE_BASES = ("primary, else syntheses", "primary studies", "syntheses")
 PRIMARY_DESIGNS_ALL = ("RCT", "quasi-experimental", "descriptive")
 SYNTHESIS_DESIGNS = ("meta-analysis",)
 
@@ -79,8 +85,8 @@ class Question:
 
 _SEPARATE = ("course tracking", "placement", "acceleration or enrichment", "system tracking")
 QUESTIONS = {q.key: q for q in (
-    Question("high", "Higher, separate or faster tracks and high achievers' achievement", _SEPARATE,
-             ("subgroup achievement",), ("high",)),
+    Question("high", "Higher, separate or faster tracks and high achievers' achievement",
+             _SEPARATE + ("within-class grouping",), ("subgroup achievement",), ("high",)),
     Question("low", "Separate tracks and low achievers' achievement",
              ("system tracking", "course tracking", "placement", "within-class grouping"),
              ("subgroup achievement",), ("low",)),
@@ -158,19 +164,21 @@ def with_effects(evidence: pd.DataFrame) -> pd.DataFrame:
     frame["se_used"] = [d[0] for d in derived]
     frame["se_how"] = [d[1] for d in derived]
     sign = frame["sign_more_tracking"].astype("Float64").astype(float)
-    frame["yi"] = frame["estimate"].astype(float) * sign
+    scale = frame["unit"].map(SMD_SCALE).astype(float)  # NaN for units that are not SMDs
+    frame["smd"] = scale.notna()
+    frame["se_used"] = frame["se_used"] * scale.fillna(1.0)
+    frame["yi"] = frame["estimate"].astype(float) * sign * scale.fillna(1.0)
     frame["vi"] = frame["se_used"] ** 2
-    frame["smd"] = frame["unit"].isin(SMD_UNITS)
     frame["has_uncertainty"] = frame["se_used"].notna()
     return frame
 
 
 def _designs_for(evidence_base: str, designs: tuple[str, ...]) -> tuple[str, ...]:
+    if evidence_base not in EVIDENCE_BASES[1:]:
+        raise ValueError(f"evidence_base must be one of {EVIDENCE_BASES}, got '{evidence_base}'")
     if evidence_base == "primary studies":
         return tuple(d for d in designs if d in PRIMARY_DESIGNS_ALL)
-    if evidence_base == "syntheses":
-        return SYNTHESIS_DESIGNS
-    raise ValueError(f"evidence_base must be 'primary studies' or 'syntheses', got '{evidence_base}'")
+    return SYNTHESIS_DESIGNS
 
 
 def eligible(frame: pd.DataFrame, question: Question, contrast: str | None = None, *,
@@ -189,18 +197,16 @@ def eligible(frame: pd.DataFrame, question: Question, contrast: str | None = Non
              & frame["subgroup"].isin(question.subgroups) & frame["setting"].isin(settings))
     rows = frame[match].copy()
     allowed = _designs_for(evidence_base, tuple(designs))
-    reasons = []
-    for r in rows.itertuples():
-        if r.estimate_role != "primary":
-            reasons.append(f"{r.estimate_role}, not the primary estimate")
-        elif r.design not in allowed:
-            reasons.append(f"{r.design}: outside the evidence base ({evidence_base})")
-        elif not r.smd:
-            reasons.append(f"unit '{r.unit}' is not a standardised mean difference")
-        elif not r.has_uncertainty:
-            reasons.append("no uncertainty published")
-        else:
-            reasons.append("")
+    role = rows["estimate_role"].to_numpy()
+    design = rows["design"].to_numpy()
+    unit = rows["unit"].to_numpy()
+    reasons = np.select(
+        [role != "primary", ~np.isin(design, allowed), ~rows["smd"].to_numpy(bool), ~rows["has_uncertainty"].to_numpy(bool)],
+        [np.char.add(role.astype(str), ", not the primary estimate"),
+         np.char.add(design.astype(str), f": outside the evidence base ({evidence_base})"),
+         np.char.add(np.char.add("unit '", unit.astype(str)), "' is not a standardised mean difference"),
+         np.full(len(rows), "no uncertainty published")],
+        default="") if len(rows) else np.array([], dtype=str)
     rows["excluded_because"] = reasons
     deciding = rows[rows["excluded_because"] == ""].drop(columns="excluded_because")
     shown = rows[rows["excluded_because"] != ""]
@@ -235,7 +241,8 @@ class Synthesis:
 
     @property
     def decides(self) -> bool:
-        return self.status == "pooled"
+        """A pooled estimate of primary studies, or one synthesis' own pooled estimate."""
+        return self.status in ("pooled", "single synthesis")
 
     @property
     def designs(self) -> tuple[str, ...]:
@@ -266,9 +273,35 @@ def _study_level_i2(vi: np.ndarray, sigma2_total: float) -> float:
 
 
 def weigh(question: str, contrast: str, *, settings=("K-12",), designs=("RCT", "quasi-experimental"),
-          evidence_base: str = "primary studies", inference: str = "CR2", level: float = 0.95,
+          evidence_base: str = "primary, else syntheses", inference: str = "CR2", level: float = 0.95,
           min_studies: int = 2, evidence: pd.DataFrame | None = None) -> Synthesis:
-    """Pool the rows that answer ``question`` for ``contrast`` (see the module docstring)."""
+    """Pool the rows that answer ``question`` for ``contrast`` (see the module docstring).
+
+    With the book's own evidence (``evidence=None``) results are cached: the multiverse asks the
+    same question under many specifications that share their eligibility choices."""
+    if evidence is None:
+        return _weigh_book(question, contrast, tuple(settings), tuple(designs), evidence_base, inference, level,
+                           min_studies)
+    return _weigh(question, contrast, settings=settings, designs=designs, evidence_base=evidence_base,
+                  inference=inference, level=level, min_studies=min_studies, evidence=evidence)
+
+
+@cache
+def _weigh_book(question, contrast, settings, designs, evidence_base, inference, level, min_studies) -> Synthesis:
+    return _weigh(question, contrast, settings=settings, designs=designs, evidence_base=evidence_base,
+                  inference=inference, level=level, min_studies=min_studies, evidence=None)
+
+
+def _weigh(question: str, contrast: str, *, settings, designs, evidence_base, inference, level, min_studies,
+           evidence) -> Synthesis:
+    if evidence_base == "primary, else syntheses":
+        options = dict(settings=settings, designs=designs, inference=inference, level=level, min_studies=min_studies,
+                       evidence=evidence)
+        primary = _weigh(question, contrast, evidence_base="primary studies", **options)
+        if primary.decides:
+            return primary
+        syntheses = _weigh(question, contrast, evidence_base="syntheses", **options)
+        return syntheses if syntheses.decides else primary
     q = QUESTIONS[question]
     frame = with_effects(evidence) if evidence is not None else _book_effects()
     rows, shown = eligible(frame, q, contrast, settings=tuple(settings), designs=tuple(designs),
@@ -280,17 +313,20 @@ def weigh(question: str, contrast: str, *, settings=("K-12",), designs=("RCT", "
         return Synthesis(status="no study", **base)
     yi = q.sign * rows["yi"].to_numpy(float)
     vi = rows["vi"].to_numpy(float)
+    if evidence_base == "syntheses" and base["n_studies"] == 1:
+        return _unpooled(yi, vi, rows, base, status="single synthesis")
     if base["n_studies"] < max(2, min_studies):
         return _unpooled(yi, vi, rows, base)
     return _pooled(yi, vi, rows, base, inference, level)
 
 
-def _unpooled(yi, vi, rows, base) -> Synthesis:
-    """Fewer studies than a pooled answer needs: the most precise study's own estimate and interval."""
+def _unpooled(yi, vi, rows, base, status: str | None = None) -> Synthesis:
+    """Fewer studies than a pooled answer needs (or one synthesis, whose estimate is itself pooled):
+    the most precise row's own estimate and interval."""
     best = int(np.argmin(vi))
     z = _z(base["level"])
     se = float(math.sqrt(vi[best]))
-    status = "single study" if base["n_studies"] == 1 else "too few studies"
+    status = status or ("single study" if base["n_studies"] == 1 else "too few studies")
     return Synthesis(status=status, estimate=float(yi[best]), se=se, ci_low=float(yi[best] - z * se),
                      ci_high=float(yi[best] + z * se), inference="study's own", **base)
 

@@ -108,9 +108,10 @@ declare("designs", ("RCT", "quasi-experimental"), (("RCT", "quasi-experimental")
                                                    ("RCT", "quasi-experimental", "descriptive")),
         "causal claims need designs with a counterfactual; admitting before/after and cross-sectional rows is the "
         "declared alternative")
-declare("evidence_base", "primary studies", ("primary studies", "syntheses"),
-        "primary studies and meta-analyses are never pooled together (their estimates overlap); a verdict is "
-        "computed from one base, and the multiverse shows whether the other agrees")
+declare("evidence_base", "primary, else syntheses", ("primary, else syntheses", "primary studies", "syntheses"),
+        "primary studies and meta-analyses are never pooled together (their estimates overlap); by default primary "
+        "studies decide where enough of them carry uncertainty, else a synthesis' own pooled estimate; each base "
+        "alone is the declared alternative")
 declare("sesoi", 0.05, (0.02, 0.05, 0.10),
         "smallest effect on achievement (SD) worth acting on; 0.05 SD is the lower edge of a 'medium' effect "
         "of an education intervention in Kraft's benchmarks; 0.02 and 0.10 bracket it", cite="kraft2020interpreting",

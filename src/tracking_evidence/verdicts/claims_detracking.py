@@ -1,0 +1,256 @@
+"""Rules for A1 (how common tracking is), B4, B5, B7 (the detracking evidence), C2, C3 (what
+detracking does) and C5 (its staffing)."""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import pandas as pd
+from statsmodels.stats.proportion import proportion_confint
+
+from .. import sections, synthesis
+from ..evidence import load_evidence
+from .certainty import Downgrade, grade
+from .claims_reanalysis import WEIGHING, _weigh
+from .common import describe, effect_part, fmt, size_part, synthesis_certainty
+from .core import Deciding, Part
+from .parameters import declare
+from .registry import Judgement, rule
+
+declare("many_countries", 5, (3, 5, 10),
+        "'many countries': at least this many with tracking documented at or before secondary age; 3 to 10")
+declare("secondary_age_max", 16, (15, 16),
+        "the last age of first selection that still counts as 'at the secondary school level' (upper secondary "
+        "starts at 15 or 16)")
+declare("almost_all", 0.8, (0.67, 0.8, 0.9),
+        "'almost all': at least this share; two thirds to nine in ten")
+declare("strong_certainty", "moderate", ("moderate", "high"),
+        "how certain evidence that detracking enhances equity must be to count as more than 'weak'")
+declare("include_system_reforms", False, (False, True),
+        "Source B's 'de-tracking' is US schools' removal of levels; system reforms that delayed selection abroad are a "
+        "declared alternative")
+declare("subgroup_correlation", 0.0, (0.0, 0.3, 0.6),
+        "correlation of a study's low- and high-achiever estimates when their difference gives a gap change; "
+        "unpublished, so varied from 0 (separate samples) to 0.6")
+declare("staffing_support", "common prep period", sections.SUPPORTS,
+        "what detracking includes: the supports the evaluated reforms added (Sequoia Union's common prep period, "
+        "Chicago's double dose) or none")
+declare("b5_designs", ("RCT", "quasi-experimental"), (("RCT", "quasi-experimental"),
+                                                      ("RCT", "quasi-experimental", "descriptive")),
+        "an 'example' of equitable outcomes after detracking needs a design that attributes them to the reform; "
+        "before/after comparisons are the declared alternative")
+
+
+@rule("A1", params=("many_countries", "secondary_age_max"), admits=("supported", "insufficient evidence"),
+      why_not="the countries documented here are a lower bound (rows collected, not a census of systems), so they "
+              "can show that tracking is common but never that it is rare: only a census could contradict 'many'")
+def a1(spec) -> Judgement:
+    rows = load_evidence()
+    ages = rows[(rows["construct"] == "context") & (rows["unit"] == "age")]
+    ages = ages[ages["estimate"] <= spec["secondary_age_max"]]
+    # a country cell may list several countries ("Germany; Austria"); syntheses' cells name no single
+    # country ("international", "OECD (...)") and are not counted
+    countries = sorted({c.strip() for cell in ages["country"] for c in str(cell).split(";")
+                        if c.strip() and c.strip() != "international" and not c.strip().startswith("OECD")})
+    n = len(countries)
+    deciding = Deciding("countries with documented first selection by secondary age", n, unit="countries",
+                        threshold=spec["many_countries"])
+    certainty = grade("descriptive", "population measurement",
+                      [Downgrade("indirectness", 1, "institutional facts from studies' abstracts, not a census")])
+    because = f"{n} countries documented ({', '.join(countries)}); OECD review: most track at 15 or 16"
+    if n >= spec["many_countries"]:
+        part = Part("common in many countries", "supported", because, deciding, certainty)
+    else:
+        part = Part("common in many countries", "insufficient evidence", because, deciding, certainty,
+                    needs=f"the first-selection age of at least {spec['many_countries']} systems")
+    return Judgement("A1", (part,), because)
+
+
+def _gap_changes(spec) -> pd.DataFrame:
+    return _gap_changes_cached(tuple(spec["designs"]), tuple(spec["settings"]), spec["evidence_base"],
+                               spec["subgroup_correlation"])
+
+
+@cache
+def _gap_changes_cached(designs, settings, evidence_base, rho) -> pd.DataFrame:
+    """Per study with both a low- and a high-achiever estimate of a detracking reform (same construct
+    and unit): the change in the high-minus-low gap, with its SE (``subgroup_correlation``)."""
+    frame = synthesis.book_evidence()
+    rows = frame[(frame["contrast"] == "detracking reform") & (frame["estimate_role"] == "primary")
+                 & frame["has_uncertainty"] & frame["subgroup"].isin(["low", "high"])
+                 & frame["design"].isin(designs if evidence_base != "syntheses" else ("meta-analysis",))
+                 & frame["setting"].isin(settings)]
+    out = []
+    for (study, construct, unit), g in rows.groupby(["study_id", "construct", "unit"]):
+        if {"low", "high"} <= set(g["subgroup"]):
+            lo, hi = g[g["subgroup"] == "low"].iloc[0], g[g["subgroup"] == "high"].iloc[0]
+            # effect of detracking = -yi; gap change = effect(high) - effect(low)
+            change = -hi["yi"] + lo["yi"]
+            se = math.sqrt(hi["se_used"] ** 2 + lo["se_used"] ** 2 - 2 * rho * hi["se_used"] * lo["se_used"])
+            out.append({"study_id": study, "construct": construct, "unit": unit, "change": change, "se": se,
+                        "rows": f"{lo['id']}, {hi['id']}"})
+    return pd.DataFrame(out, columns=["study_id", "construct", "unit", "change", "se", "rows"])
+
+
+def _gap_change_part(spec) -> Part:
+    direct = _weigh("detrack_gap", "detracking reform", spec)
+    if direct.decides:
+        return effect_part("gap narrows", direct, sign=-1, sesoi=spec["sesoi"], spec=spec,
+                           label="effect of detracking on the gap (narrowing positive)", what="detracking and gaps")
+    changes = _gap_changes(spec)
+    z = synthesis._z(spec["ci_level"])
+    if changes.empty:
+        return Part("gap narrows", "insufficient evidence", describe(direct, "SD"),
+                    needs="a detracking evaluation that reports the gap, or its low- and high-achiever effects, with "
+                          "their uncertainty")
+    best = changes.loc[changes["se"].idxmin()]
+    lo, hi = best["change"] - z * best["se"], best["change"] + z * best["se"]
+    because = (f"{len(changes)} study with low- and high-achiever effects ({best['study_id']}, rows {best['rows']}): "
+               f"the high-low gap changes by {fmt(best['change'])} ({fmt(lo)} to {fmt(hi)}, {best['unit']})")
+    deciding = Deciding("change in the high-low gap under detracking", float(best["change"]), float(lo), float(hi),
+                        str(best["unit"]), 0.0)
+    certainty = grade("causal", "randomised or quasi-experimental",
+                      [Downgrade("imprecision", 1, "one study"),
+                       Downgrade("indirectness", 1, "gap change from two subgroup estimates")])
+    if len(changes["study_id"].unique()) < spec["min_studies"]:
+        return Part("gap narrows", "insufficient evidence", because, deciding, certainty,
+                    needs=f"at least {spec['min_studies']} studies reporting the gap change with uncertainty")
+    if hi < 0:
+        return Part("gap narrows", "supported", because, deciding, certainty)
+    if lo > 0:
+        return Part("gap narrows", "contradicted", because, deciding, certainty)
+    return Part("gap narrows", "insufficient evidence", because, deciding, certainty,
+                needs="gap changes precise enough to exclude zero")
+
+
+@rule("C3", params=WEIGHING + ("sesoi", "subgroup_correlation"))
+def c3(spec) -> Judgement:
+    part = _gap_change_part(spec)
+    return Judgement("C3", (part,), f"'studies have shown' a narrower gap: {part.verdict} ({part.because})")
+
+
+@rule("C2", params=WEIGHING + ("sesoi",))
+def c2(spec) -> Judgement:
+    academic = effect_part("academic performance", _weigh("detrack_mean", "detracking reform", spec), sign=1,
+                           sesoi=spec["sesoi"], spec=spec, label="effect of detracking on mean achievement",
+                           what="detracking reforms and mean achievement")
+    social = effect_part("social and emotional growth", _weigh("socio_emotional", "detracking reform", spec), sign=-1,
+                         sesoi=spec["sesoi"], spec=spec, label="effect of detracking on socio-emotional outcomes",
+                         what="detracking reforms and socio-emotional outcomes")
+    return Judgement("C2", (academic, social), f"academic: {academic.verdict}; social and emotional: {social.verdict}")
+
+
+@rule("B4", params=WEIGHING + ("sesoi", "strong_certainty", "include_system_reforms", "subgroup_correlation"))
+def b4(spec) -> Judgement:
+    """B4 is a claim about the evidence: supported while no synthesis shows, with at least
+    ``strong_certainty``, that detracking narrows inequality; contradicted when one does."""
+    candidates = [_gap_change_part(spec)]
+    if spec["include_system_reforms"]:
+        for construct in ("gap", "gradient", "dispersion"):
+            s = _weigh(construct, "system tracking", spec)
+            candidates.append(effect_part(f"system reforms, {construct}", s, sign=-1, sesoi=0.0, spec=spec,
+                                          label=f"effect of delaying selection on {construct}",
+                                          what=f"system reforms and {construct}"))
+    levels = ("high", "moderate", "low", "very low")
+    strong = [p for p in candidates if p.verdict == "supported" and p.certainty is not None
+              and levels.index(p.certainty.level) <= levels.index(spec["strong_certainty"])]
+    certainty = grade("descriptive", "sample", [Downgrade("indirectness", 1, "the book's coded evidence, not a "
+                                                                            "systematic search")])
+    if strong:
+        p = strong[0]
+        part = Part("evidence that detracking enhances equity is weak", "contradicted",
+                    f"{p.name}: {p.because} (certainty {p.certainty.level})", p.deciding, certainty)
+    else:
+        shown = "; ".join(f"{p.name}: {p.verdict}" for p in candidates)
+        part = Part("evidence that detracking enhances equity is weak", "supported",
+                    f"no weighed estimate shows, with {spec['strong_certainty']} certainty or more, that detracking "
+                    f"narrows inequality ({shown})", candidates[0].deciding, certainty)
+    return Judgement("B4", (part,), part.because)
+
+
+@rule("B5", params=("b5_designs", "ci_level", "settings"), admits=("contradicted", "insufficient evidence"),
+      why_not="a universal negative ('cannot point to any examples') can be refuted by one example, but a table that "
+              "is not a census of schools can never show that no example exists")
+def b5(spec) -> Judgement:
+    frame = synthesis.book_evidence()
+    rows = frame[(frame["contrast"] == "detracking reform") & frame["design"].isin(spec["b5_designs"])
+                 & frame["setting"].isin(spec["settings"]) & (frame["estimate_role"] == "primary")]
+    z = synthesis._z(spec["ci_level"])
+    examples = []
+    for study, g in rows.groupby("study_id"):
+        g = g[g["has_uncertainty"]]
+        if g.empty:
+            continue
+        effect = -g["yi"]  # effect of detracking, on the construct's own scale
+        lo, hi = effect - z * g["se_used"], effect + z * g["se_used"]
+        gains = g[(g["subgroup"].isin(["low", "named group"]) | (g["construct"] == "gap"))
+                  & (g["construct"].isin(["subgroup achievement", "gap"])) & (lo > 0)]
+        harms = g[(g["construct"].isin(["mean achievement", "subgroup achievement"])) & (hi < 0)]
+        if len(gains) and harms.empty:
+            examples.append((study, gains.iloc[0]))
+    certainty = grade("causal", "randomised or quasi-experimental",
+                      [Downgrade("indirectness", 1, "one school or district")])
+    if examples:
+        study, row = examples[0]
+        part = Part("no example exists", "contradicted",
+                    f"{study} ({row['id']}): disadvantaged or low-achieving students gained with no measured loss for "
+                    "others", Deciding("gain of the example's disadvantaged group", float(-row["yi"]), unit=str(row["unit"]),
+                                       threshold=0.0), certainty)
+    else:
+        part = Part("no example exists", "insufficient evidence",
+                    f"{len(rows['study_id'].unique())} detracking evaluations coded; none reports, with its uncertainty, "
+                    "a gain for low achievers without a measured loss for others",
+                    needs="Dee and Huffaker's standard error for the 0.2 SD gain (their table), or any detracked school's "
+                          "equity gain with its uncertainty")
+    return Judgement("B5", (part,), part.because)
+
+
+def _wilson(k: int, n: int, level: float) -> tuple[float, float]:
+    lo, hi = proportion_confint(k, n, alpha=1 - level, method="wilson")
+    return float(lo), float(hi)
+
+
+@rule("B7", params=("almost_all", "ci_level"))
+def b7(spec) -> Judgement:
+    rows = load_evidence().set_index("id")
+    experimental, quasi, observational, qualitative = (int(rows.loc[i, "estimate"]) for i in
+                                                       ("E150", "E151", "E152", "E153"))
+    total = experimental + quasi + observational + qualitative
+    not_designed = observational + qualitative
+    lo, hi = _wilson(not_designed, total, spec["ci_level"])
+    certainty = grade("descriptive", "sample", [Downgrade("indirectness", 1, "design type (internal validity) stands "
+                                                                            "in for generalisability; studies to 2006")])
+    census = size_part("Rui's 15 studies (1972-2006)", estimate=not_designed / total, ci_low=lo, ci_high=hi,
+                       threshold=spec["almost_all"], label="share of detracking studies without an experimental or "
+                                                           "quasi-experimental design", unit="share",
+                       because=f"{not_designed} of {total} studies observational or qualitative (Wilson interval "
+                               f"{lo:.0%} to {hi:.0%})", certainty=certainty,
+                       what="a census of detracking studies large enough to place the share")
+    frame = load_evidence()
+    studies = frame[(frame["contrast"] == "detracking reform") & frame["design"].isin(
+        ["RCT", "quasi-experimental", "descriptive"])].groupby("study_id")["design"].first()
+    k = int((studies == "descriptive").sum())
+    lo2, hi2 = _wilson(k, len(studies), spec["ci_level"])
+    recent = size_part("detracking studies coded in this book", estimate=k / len(studies), ci_low=lo2, ci_high=hi2,
+                       threshold=spec["almost_all"], label="share without a causal design (this book's table)",
+                       unit="share", because=f"{k} of {len(studies)} descriptive (Wilson {lo2:.0%} to {hi2:.0%})",
+                       certainty=grade("descriptive", "convenience sample"),
+                       what="a systematic search of detracking studies")
+    return Judgement("B7", (census, recent), f"{census.because}; {recent.because}")
+
+
+@rule("C5", params=("staffing_support",))
+def c5(spec) -> Judgement:
+    support = spec["staffing_support"]
+    table = sections.staffing_table(support)
+    extra = float(table["extra_fte"].mean())
+    share_more = float((table["extra_fte"] > 0).mean())
+    certainty = grade("descriptive", "sample", [Downgrade("indirectness", 1, "staffing arithmetic on published "
+                                                                            "designs, not measured budgets")])
+    because = (f"detracked with support '{support}' against two tracks, grades of {table['n'].min()}-"
+               f"{table['n'].max()} students, cap {sections.DEFAULT_CAP}: {extra:+.2f} teacher FTE on average, more "
+               f"staff in {share_more:.0%} of grade sizes")
+    deciding = Deciding("extra teacher FTE of detracking", extra, unit="FTE", threshold=0.0)
+    verdict = "supported" if extra > 0 else "contradicted"
+    return Judgement("C5", (Part("needs more teachers", verdict, because, deciding, certainty),), because)

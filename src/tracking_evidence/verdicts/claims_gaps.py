@@ -1,0 +1,183 @@
+"""Rules for the gap claims: B1, C1 (descriptive), B2 (causal), C7 (normative, modelled)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from .. import gaps
+from ..evidence import load_evidence
+from .certainty import Downgrade, grade, not_applicable
+from .common import fmt, size_part
+from .core import Deciding, Part
+from .parameters import declare
+from .registry import Judgement, rule
+
+declare("gap_substantial", 0.2, (0.1, 0.2, 0.3),
+        "a 'substantial' gap: 0.2 SD is Cohen's 'small' and at the top of what education interventions achieve "
+        "(Kraft's 'large'); 0.1 and 0.3 bracket it", cite="kraft2020interpreting", unit="SD")
+declare("gap_meaningful", 0.1, (0.05, 0.1, 0.2),
+        "smallest gap that counts as 'underperforming': below 0.1 SD a difference is smaller than a median "
+        "intervention effect; 0.05 and 0.2 bracket it", cite="kraft2020interpreting", unit="SD")
+declare("root_share", 0.5, (0.33, 0.5, 0.67),
+        "if at school entry a gap is already this share of its later size, tracking (which begins later) cannot be "
+        "its root; half, with a third and two thirds as the range")
+declare("pilot_effect", 0.1, (0.05, 0.1, 0.2),
+        "achievement effect (SD) a pilot of detracking should be able to detect: 0.1 SD is about the median effect "
+        "of education RCTs (Kraft); 0.2 SD is Dee and Huffaker's effect for low achievers", cite="kraft2020interpreting",
+        unit="SD")
+declare("pilot_schools", 10, (4, 10, 20),
+        "size of a pilot 'in a single grade or subject area' of one district: a handful of schools; 4 to 20")
+declare("pilot_randomise", "schools", ("schools", "students"),
+        "detracking is usually a school decision (schools randomised); randomising students within schools, as Dee "
+        "and Huffaker did, is the alternative")
+declare("pilot_pretest", "Exam", ("Exam", "egsingle", "none"),
+        "share of variance a prior score explains, estimated in the shipped data (London age-16 exam; Chicago "
+        "grades 2-5); 'none' is a pilot without a pretest")
+
+
+def _gap_certainty(basis: str, indirect) -> object:
+    return grade("descriptive", basis, [Downgrade("indirectness", min(2, len(indirect)), "; ".join(indirect))]
+                 if indirect else [])
+
+
+def _all_gaps_part(name: str, table, threshold: float, label: str, basis: str, indirect, what: str) -> Part:
+    """Every gap in ``table`` (columns d, boot_ci_low, boot_ci_high) must exceed ``threshold``: the
+    decisive one is the gap whose interval reaches lowest."""
+    worst = table.loc[table["boot_ci_low"].idxmin()]
+    certainty = _gap_certainty(basis, indirect)
+    because = (f"{len(table)} gaps from {fmt(table['d'].min())} to {fmt(table['d'].max())} SD; lowest interval "
+               f"{fmt(worst['boot_ci_low'])} to {fmt(worst['boot_ci_high'])}")
+    if (table["boot_ci_high"] < threshold).any():
+        below = table.loc[table["boot_ci_high"].idxmin()]
+        return Part(name, "contradicted", because,
+                    Deciding(label, float(below["d"]), float(below["boot_ci_low"]), float(below["boot_ci_high"]),
+                             "SD", threshold), certainty)
+    return size_part(name, estimate=float(worst["d"]), ci_low=float(worst["boot_ci_low"]),
+                     ci_high=float(worst["boot_ci_high"]), threshold=threshold, label=label, because=because,
+                     certainty=certainty, what=what)
+
+
+@cache
+def _egsingle() -> object:
+    table = gaps.egsingle_gaps()
+    return table[table["school_grade"] <= 5]
+
+
+def _gap_frame(gap) -> object:
+    import pandas as pd
+
+    return pd.DataFrame([{"d": gap.d, "boot_ci_low": gap.boot_ci_low, "boot_ci_high": gap.boot_ci_high}])
+
+
+@rule("B1", params=("gap_substantial",))
+def b1(spec) -> Judgement:
+    t = spec["gap_substantial"]
+    eg = _egsingle()
+    hsb = gaps.hsb_minority_gap()
+    parts = (
+        _all_gaps_part("performance, grades 1-5", eg, t, "smallest Black or Hispanic gap, Chicago grades 1-5",
+                       "convenience sample", ["one city's schools, early 1990s"],
+                       "race-linked gaps in grades 1-5 measured precisely enough"),
+        _all_gaps_part("performance, high school", _gap_frame(hsb), t, "minority gap, US high schools 1982",
+                       "sample", ["HSB used unweighted (no sampling weights shipped)", "1982 cohort"],
+                       "the high-school gap measured precisely enough"),
+        Part("opportunities and outcomes", "not testable here", "the shipped data measure test scores only",
+             needs="course access, teacher experience and attainment by race (e.g. the Civil Rights Data Collection)"),
+        Part("'systemic'", "not testable here", "a statement about causes that a gap alone cannot test",
+             needs="evidence on the mechanisms that produce the gaps"),
+    )
+    return Judgement("B1", parts, f"race-linked mathematics gaps of {fmt(eg['d'].min())} to {fmt(eg['d'].max())} SD "
+                                  f"in Chicago grades 1-5 and {fmt(hsb.d)} SD in US high schools (1982), against a "
+                                  f"'substantial' threshold of {t:g} SD; opportunities and outcomes are not measured here")
+
+
+@rule("C1", params=("gap_meaningful",))
+def c1(spec) -> Judgement:
+    t = spec["gap_meaningful"]
+    eg = _egsingle()
+    low = gaps.hsb_low_ses_gap()
+    minority = gaps.hsb_minority_gap()
+    naep = gaps.naep_disability_gap(load_evidence())
+    import pandas as pd
+
+    race = pd.concat([eg[["d", "boot_ci_low", "boot_ci_high"]], _gap_frame(minority)], ignore_index=True)
+    disability = pd.DataFrame([{"d": naep.d, "boot_ci_low": naep.d_low, "boot_ci_high": naep.d_high}])
+    parts = (
+        _all_gaps_part("low-income", _gap_frame(low), t, "bottom SES quartile vs the rest, HSB", "sample",
+                       ["HSB used unweighted", "1982 cohort", "SES composite, not income"], "a precise low-income gap"),
+        _all_gaps_part("students of color", race, t, "smallest race-linked gap (Chicago grades 1-5, HSB)",
+                       "convenience sample", ["one city and one 1982 cohort"], "precise race-linked gaps"),
+        _all_gaps_part("students with disabilities", disability, t, "NAEP grade-4 reading 2009, median gap",
+                       "population measurement", ["reading only, one grade and year", "SD derived from the IQR"],
+                       "a precise disability gap"),
+    )
+    return Judgement("C1", parts, f"against the rest of their peers: bottom-SES-quartile students {fmt(low.d)} SD "
+                                  f"(HSB), Black and Hispanic students {fmt(eg['d'].min())} to {fmt(eg['d'].max())} SD "
+                                  f"(Chicago grades 1-5), minority students {fmt(minority.d)} SD (HSB), students with "
+                                  f"disabilities {fmt(naep.d)} SD (NAEP grade-4 reading 2009)")
+
+
+@rule("B2", params=("root_share",))
+def b2(spec) -> Judgement:
+    share_needed = spec["root_share"]
+    eg = _egsingle()
+    parts = []
+    for group in ("Black", "Hispanic"):
+        g = eg[eg["focal_group"] == group].set_index("school_grade")
+        entry, later = g.loc[g.index.min()], g.loc[g.index.max()]
+        share = float(entry["d"] / later["d"])
+        deciding = Deciding(f"{group} gap in grade {g.index.min()} as a share of grade {g.index.max()}", share,
+                            unit="share", threshold=share_needed)
+        certainty = grade("causal", "descriptive", [Downgrade("indirectness", 1, "one Chicago cohort, grades 1-5")])
+        because = (f"{group} gap {fmt(entry['d'])} SD in grade {g.index.min()} (interval {fmt(entry['boot_ci_low'])} "
+                   f"to {fmt(entry['boot_ci_high'])}), {fmt(later['d'])} SD in grade {g.index.max()}: {share:.0%} present "
+                   "before any course tracking")
+        if entry["boot_ci_low"] > 0 and share >= share_needed:
+            parts.append(Part(f"origin, {group} students", "contradicted", because, deciding, certainty))
+        elif share <= 1 - share_needed:
+            parts.append(Part(f"origin, {group} students", "supported", because, deciding, certainty))
+        else:
+            parts.append(Part(f"origin, {group} students", "insufficient evidence", because, deciding, certainty,
+                              needs="gaps measured at school entry and after tracking begins in the same cohort"))
+    parts.append(Part("tracking as the cause", "not testable here",
+                      "no shipped data set records a student's own track or a change in tracking",
+                      needs="students' own tracks and a change in tracking policy (a reform or a cutoff)"))
+    return Judgement("B2", tuple(parts), "a root cannot come after what it causes: in Chicago most of the grade-5 "
+                                         "race gap is already there in grade 1, before any course tracking; tracking "
+                                         "can still widen gaps later, which these data cannot show")
+
+
+@cache
+def _r2_table():
+    return gaps.book_pretest_r2().set_index("data")
+
+
+def _pilot_numbers(spec) -> dict:
+    table = _r2_table()
+    icc = float(gaps.egsingle_variance()["icc"].max())
+    if spec["pilot_pretest"] == "none":
+        r2s = r2i = 0.0
+    else:
+        key = next(k for k in table.index if k.startswith(spec["pilot_pretest"]))
+        r2s, r2i = float(table.loc[key, "r2_school"]), float(table.loc[key, "r2_student"])
+    m = 30
+    mdes = gaps.mdes(spec["pilot_schools"], m, icc, r2s, r2i, randomise=spec["pilot_randomise"])
+    needed = gaps.schools_for_mdes(spec["pilot_effect"], m, icc, r2s, r2i, randomise=spec["pilot_randomise"])
+    return {"icc": icc, "r2_school": r2s, "r2_student": r2i, "mdes": mdes, "needed": needed, "m": m}
+
+
+@rule("C7", params=("pilot_effect", "pilot_schools", "pilot_randomise", "pilot_pretest"),
+      admits=("modelled",), why_not="C7 is normative (how detracking is best implemented): it is modelled, not "
+                                    "judged; the model says whether a one-grade pilot can evaluate effectiveness")
+def c7(spec) -> Judgement:
+    n = _pilot_numbers(spec)
+    can = n["mdes"] <= spec["pilot_effect"]
+    conclusion = "a pilot of this size can detect the effect" if can else "a pilot of this size cannot detect the effect"
+    because = (f"{spec['pilot_schools']} schools, {n['m']} students each, {spec['pilot_randomise']} randomised, pretest "
+               f"{spec['pilot_pretest']} (R² school {n['r2_school']:.2f}, student {n['r2_student']:.2f}), ICC "
+               f"{n['icc']:.2f}: smallest detectable effect {n['mdes']:.2f} SD; {n['needed']} schools detect "
+               f"{spec['pilot_effect']:g} SD")
+    part = Part("a pilot can evaluate effectiveness", "modelled", because,
+                Deciding("minimum detectable effect of the pilot", n["mdes"], unit="SD", threshold=spec["pilot_effect"]),
+                not_applicable("a power calculation, not evidence"), conclusion=conclusion)
+    return Judgement("C7", (part,), f"{conclusion}: {because}")

@@ -1,0 +1,77 @@
+"""Rules for B3 (no harm to high performers), B8 (all benefit from targeting), C4 (pressure to
+differentiate) and C6 (mixed classrooms help all students: the claim Source C meant)."""
+
+from __future__ import annotations
+
+from .. import synthesis
+from .claims_reanalysis import WEIGHING, _weigh
+from .common import effect_part, no_harm_part
+from .core import Part
+from .parameters import declare
+from .registry import Judgement, rule
+
+declare("targeting_contrast", "within-class grouping", ("within-class grouping", "course tracking"),
+        "instruction 'highly targeted to their abilities': grouping by level inside the class is the direct case; "
+        "separate classes (course tracking) target too, and are the declared alternative")
+
+#: B3's pathways and the contrast that removes each.
+PATHWAYS = {"honors and tracked classes": "course tracking",
+            "advanced (gifted, selective) classes": "placement",
+            "accelerated pathways": "acceleration or enrichment"}
+BANDS = ("low", "middle", "high")
+
+
+@rule("B3", params=WEIGHING + ("sesoi",))
+def b3(spec) -> Judgement:
+    parts = []
+    for name, contrast in PATHWAYS.items():
+        s = _weigh("high", contrast, spec)
+        parts.append(no_harm_part(name, s, harm_sign=1, sesoi=spec["sesoi"], spec=spec,
+                                  label=f"effect of {contrast} on high achievers", what=f"{contrast} for high achievers"))
+    return Judgement("B3", tuple(parts), "each pathway judged on the weighed effect of the separate provision on high "
+                                         "achievers (a benefit is what its removal would take away): "
+                                         + "; ".join(f"{p.name} {p.verdict}" for p in parts))
+
+
+@rule("B8", params=WEIGHING + ("sesoi", "targeting_contrast"))
+def b8(spec) -> Judgement:
+    contrast = spec["targeting_contrast"]
+    average = _weigh("within" if contrast == "within-class grouping" else "mean", contrast, spec)
+    parts = [effect_part("on average", average, sign=1, sesoi=spec["sesoi"], spec=spec,
+                         label=f"effect of {contrast} on mean achievement", what=f"{contrast} on mean achievement")]
+    for band in BANDS:
+        s = _weigh(band, contrast, spec)
+        parts.append(effect_part(f"{band} achievers", s, sign=1, sesoi=spec["sesoi"], spec=spec,
+                                 label=f"effect of {contrast} on {band} achievers", what=f"{contrast} for {band} achievers"))
+    return Judgement("B8", tuple(parts), "'all students benefit' needs a benefit on average and in every prior-"
+                                         "achievement band: " + "; ".join(f"{p.name} {p.verdict}" for p in parts))
+
+
+@rule("C4", params=WEIGHING + ("sesoi",))
+def c4(spec) -> Judgement:
+    rows = synthesis.book_evidence()
+    comparative = rows[(rows["contrast"] == "detracking reform") & (rows["construct"] == "views or practice")]
+    pressure = Part("teachers' pressure to differentiate", "insufficient evidence",
+                    f"{len(comparative)} coded estimates compare teachers' differentiation in tracked and detracked "
+                    "classes; surveys of teachers in mixed classes (shown in the chapter) have no tracked comparison",
+                    needs="a survey or time-use study comparing how much teachers differentiate (or feel pressed to) in "
+                          "tracked and detracked classes, with its uncertainty")
+    spread = Part("wider range of prior achievement to teach", "not testable here",
+                  "a mixed class is more spread than a track cut on the same score by construction: the ratio is "
+                  "arithmetic, not evidence",
+                  needs="class rosters with prior scores under real tracking and detracking, or observed instruction")
+    return Judgement("C4", (pressure, spread), "nothing in the book measures teachers' pressure to differentiate "
+                                               "under tracking and detracking; the spread ratio is true by construction")
+
+
+@rule("C6", params=WEIGHING + ("sesoi",))
+def c6(spec) -> Judgement:
+    parts = []
+    for band in BANDS:
+        s = _weigh(f"detrack_{band}", "detracking reform", spec)
+        parts.append(effect_part(f"{band} achievers", s, sign=1, sesoi=spec["sesoi"], spec=spec,
+                                 label=f"effect of detracking on {band} achievers",
+                                 what=f"detracking reforms for {band} achievers"))
+    return Judgement("C6", tuple(parts), "judged as Source C meant it (mixed, not 'homogeneous', classrooms): every "
+                                         "prior-achievement band must gain: "
+                                         + "; ".join(f"{p.name} {p.verdict}" for p in parts))

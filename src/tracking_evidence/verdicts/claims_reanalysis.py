@@ -1,0 +1,214 @@
+"""Rules for Source A's figures (A2, A3, A4), the spread of the literature (A5, B6) and B11.
+
+A2-A4 check a secondary summary's figures against the primary source (the meta-analysis'
+abstract, rows of ``data/evidence.csv``): a figure that matches is *supported*, one that differs
+is *contradicted*, one the primary source does not contain is *not verified*.
+
+A5 and B6 are claims about how estimates are distributed, judged on the weighed evidence: the
+share of settings in which more tracking raises (or lowers) the outcome, from the pooled mean and
+the between-study spread of the synthesis, :math:`P(\\theta_{new} > 0) = \\Phi(\\mu / \\tau)`,
+evaluated at both ends of the interval for :math:`\\mu`.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+from scipy import stats
+
+from .. import synthesis
+from ..claims import load_claims
+from ..evidence import load_evidence
+from ..reanalysis import figure_in_text, figures_in
+from .certainty import Downgrade, grade
+from .common import describe, effect_part, fmt
+from .core import Deciding, Part
+from .parameters import declare
+from .registry import Judgement, rule
+
+declare("consensus_share", 0.8, (0.7, 0.8, 0.9),
+        "'consensus' that tracking raises inequality: at least this share of settings would see an increase; 0.7 to "
+        "0.9")
+declare("minority_share", 0.2, (0.1, 0.2, 0.3),
+        "'balanced' or 'quite mixed': at least this share of settings on each side of zero; 0.1 to 0.3")
+declare("inequality_construct", "dispersion", ("dispersion", "gradient", "gap"),
+        "which inequality measure a claim about 'inequality' is judged on; Source A names dispersion and the "
+        "family-background effect; they are never pooled together")
+declare("tracking_contrast", "system tracking", ("system tracking", "course tracking"),
+        "between-school (system) tracking, which the inequality literature studies most, or course tracking within "
+        "schools")
+
+#: Figures of Source A and the rows of data/evidence.csv that hold the primary source's figure.
+FIGURE_ROWS = {"analyses": "E154", "g_achievement": "E001", "g_inequality": "E002"}
+
+
+def _claim_quote(claim_id: str) -> str:
+    claims = load_claims()
+    return claims.loc[claims["id"] == claim_id, "quote"].iloc[0]
+
+
+@cache
+def _rows():
+    return load_evidence().set_index("id")
+
+
+def _verification_certainty():
+    return grade("descriptive", "population measurement",
+                 [Downgrade("indirectness", 1, "the abstract, not the full paper, was read")])
+
+
+def figure_part(name: str, claimed: float, row_id: str | None, quote: str | None = None) -> Part:
+    """A claimed figure against the primary source's: the row's estimate (or a figure in its quote)."""
+    rows = _rows()
+    if row_id is None or row_id not in rows.index:
+        return Part(name, "not verified", f"{claimed:g} is not in any primary source read",
+                    needs="the primary source's own figure (the paper's table)")
+    row = rows.loc[row_id]
+    published = float(row["estimate"])
+    if math.isclose(published, claimed, rel_tol=0, abs_tol=1e-12) or (quote and figure_in_text(claimed, quote)):
+        verdict = "supported"
+    else:
+        verdict = "contradicted"
+    return Part(name, verdict, f"claimed {claimed:g}; the abstract ({row_id}) gives {published:g}",
+                Deciding(name, published, unit=str(row["unit"]), threshold=claimed), _verification_certainty())
+
+
+@rule("A2", params=(), admits=("supported", "contradicted"))
+def a2(spec) -> Judgement:
+    quote = _claim_quote("A2")
+    figures = figures_in(quote, glued=True)
+    source = _rows().loc[FIGURE_ROWS["analyses"], "quote"]
+    parts = [figure_part("number of analyses", 53.0 if 53.0 in figures else figures[-1], FIGURE_ROWS["analyses"])]
+    for year in (f for f in figures if 1900 < f < 2100):
+        found = figure_in_text(year, source)
+        parts.append(Part(f"year {year:g}", "supported" if found else "not verified",
+                          f"{year:g} {'is' if found else 'is not'} in the abstract's sentence",
+                          certainty=_verification_certainty(), needs="" if found else "the abstract's period"))
+    parts.append(Part("'random-effects'", "not verified", "the abstract does not say which model was used",
+                      needs="the paper's methods section"))
+    return Judgement("A2", tuple(parts), "53 and the period 2000-2021 match the abstract, which calls the 53 units "
+                                         "'analyses' of the selected publications; 'random-effects' is not in it")
+
+
+@rule("A3", params=(), admits=("supported", "contradicted"))
+def a3(spec) -> Judgement:
+    row = _rows().loc[FIGURE_ROWS["g_achievement"]]
+    parts = (figure_part("g = -.063", -0.063, FIGURE_ROWS["g_achievement"]),
+             Part("not significant", "supported" if row["direction"] == "no clear difference" else "contradicted",
+                  f"the abstract's words: '{row['direction_words']}'", certainty=_verification_certainty()))
+    return Judgement("A3", parts, "g = -.063 and 'not statistically significant' match the abstract; no interval "
+                                  "is published, so effects of 0.1 SD either way are not ruled out")
+
+
+@rule("A4", params=(), admits=("supported", "contradicted"))
+def a4(spec) -> Judgement:
+    row = _rows().loc[FIGURE_ROWS["g_inequality"]]
+    significant = row["direction"] == "favours less tracking"
+    parts = (figure_part("g = .117", 0.117, FIGURE_ROWS["g_inequality"]),
+             Part("statistically significant", "supported" if significant else "contradicted",
+                  f"the abstract's words: '{row['direction_words']}'", certainty=_verification_certainty()),
+             Part("p < 0.001", "not verified", "the abstract says only 'significantly positive'",
+                  needs="the paper's standard error or p-value for the inequality estimate"))
+    return Judgement("A4", parts, "g = .117 and 'significant' match the abstract; 'p < 0.001' appears only in the "
+                                  "secondary summary and cannot be checked; g is an effect on inequality measures, "
+                                  "not a shift of achievement")
+
+
+def _tau(s: synthesis.Synthesis) -> float:
+    return math.sqrt(max(s.sigma2_study + s.sigma2_within, 1e-12))
+
+
+def share_positive(s: synthesis.Synthesis) -> tuple[float, float, float]:
+    """P(effect in a new setting > 0) at the estimate and at both ends of its interval."""
+    t = _tau(s)
+    return tuple(float(stats.norm.cdf(m / t)) for m in (s.estimate, s.ci_low, s.ci_high))
+
+
+def balance_part(name: str, s: synthesis.Synthesis, minority: float, spec: dict, what: str) -> Part:
+    """'Balanced' / 'quite mixed': both sides of zero hold at least ``minority`` of settings."""
+    if not s.decides:
+        return Part(name, "insufficient evidence", describe(s), needs=what + ": two or more studies with published "
+                                                                     "uncertainty, or the synthesis' between-study SD")
+    mid, lo, hi = share_positive(s)
+    inside = lambda p: minority <= p <= 1 - minority  # noqa: E731
+    because = (f"{describe(s)}; share of settings with a positive effect {mid:.0%} "
+               f"({lo:.0%} to {hi:.0%} across the interval)")
+    deciding = Deciding("share of settings with a positive effect", mid, lo, hi, "share", minority)
+    from .common import synthesis_certainty
+
+    certainty = synthesis_certainty(s, 0.0, spec)
+    if inside(lo) and inside(hi):
+        return Part(name, "supported", because, deciding, certainty)
+    if (lo < minority and hi < minority) or (lo > 1 - minority and hi > 1 - minority):
+        return Part(name, "contradicted", because, deciding, certainty)
+    return Part(name, "insufficient evidence", because, deciding, certainty,
+                needs=what + ": a pooled mean precise enough to place the share of settings")
+
+
+def consensus_part(name: str, s: synthesis.Synthesis, share: float, spec: dict, what: str) -> Part:
+    if not s.decides:
+        return Part(name, "insufficient evidence", describe(s, "SD of the inequality measure"),
+                    needs=what + ": two or more studies with published uncertainty, or the synthesis' between-study SD")
+    mid, lo, hi = share_positive(s)
+    because = f"{describe(s, 'SD of the inequality measure')}; settings with more inequality {mid:.0%} ({lo:.0%} to {hi:.0%})"
+    deciding = Deciding("share of settings where tracking raises inequality", mid, lo, hi, "share", share)
+    from .common import synthesis_certainty
+
+    certainty = synthesis_certainty(s, 0.0, spec)
+    if lo >= share:
+        return Part(name, "supported", because, deciding, certainty)
+    if hi < share:
+        return Part(name, "contradicted", because, deciding, certainty)
+    return Part(name, "insufficient evidence", because, deciding, certainty,
+                needs=what + ": a pooled mean precise enough to place the share of settings")
+
+
+def _weigh(question: str, contrast: str, spec: dict) -> synthesis.Synthesis:
+    return synthesis.weigh(question, contrast, settings=spec["settings"], designs=spec["designs"],
+                           evidence_base=spec["evidence_base"], inference=spec["inference"], level=spec["ci_level"],
+                           min_studies=spec["min_studies"])
+
+
+WEIGHING = ("settings", "designs", "evidence_base", "inference", "ci_level", "min_studies")
+
+
+@rule("A5", params=WEIGHING + ("minority_share", "consensus_share", "inequality_construct", "tracking_contrast"))
+def a5(spec) -> Judgement:
+    achievement = _weigh("mean", spec["tracking_contrast"], spec)
+    inequality = _weigh(spec["inequality_construct"], spec["tracking_contrast"], spec)
+    parts = (balance_part("balanced on achievement", achievement, spec["minority_share"], spec,
+                          "the spread of tracking's effects on achievement"),
+             consensus_part("consensus on inequality", inequality, spec["consensus_share"], spec,
+                            "the spread of tracking's effects on inequality"))
+    return Judgement("A5", parts, "judged on how the estimates are spread across settings, not on one test: "
+                                  f"achievement {parts[0].verdict}, inequality {parts[1].verdict}; Terrin and "
+                                  "Triventi publish no between-study SD")
+
+
+@rule("B6", params=WEIGHING + ("minority_share", "inequality_construct", "tracking_contrast"))
+def b6(spec) -> Judgement:
+    achievement = _weigh("mean", spec["tracking_contrast"], spec)
+    inequality = _weigh(spec["inequality_construct"], spec["tracking_contrast"], spec)
+    parts = (balance_part("mixed on achievement", achievement, spec["minority_share"], spec,
+                          "the spread of tracking's effects on achievement"),
+             balance_part("mixed on inequality", inequality, spec["minority_share"], spec,
+                          "the spread of tracking's effects on inequality"))
+    return Judgement("B6", parts, "'quite mixed' read as estimates spread on both sides of zero, weighed by "
+                                  f"precision: achievement {parts[0].verdict}, inequality {parts[1].verdict}")
+
+
+@rule("B11", params=WEIGHING + ("inequality_construct", "tracking_contrast"))
+def b11(spec) -> Judgement:
+    inequality = _weigh(spec["inequality_construct"], spec["tracking_contrast"], spec)
+    amplifies = effect_part("amplifies inequality", inequality, sign=1, sesoi=0.0, spec=spec,
+                            label=f"effect of {spec['tracking_contrast']} on {spec['inequality_construct']}",
+                            what="the effect of tracking on inequality", unit="SD of the inequality measure")
+    access = Part("harder access for minority and low-income students", "insufficient evidence",
+                  "the book's evidence on access (gifted identification under universal screening) concerns how "
+                  "students are identified, not tracking itself",
+                  needs="the effect of tracking versus none on minority and low-income students' enrolment in "
+                        "advanced courses, with its uncertainty")
+    return Judgement("B11", (amplifies, access),
+                     f"on inequality measures (units: SD of the measure, not of achievement) the weighed evidence is "
+                     f"{amplifies.verdict}; the access mechanism is not measured with uncertainty here")
