@@ -1,28 +1,17 @@
-"""The claims registry: the claims of the three sources, and the verdicts computed for them.
+"""The claims registry: the claims of the three sources, and the ledger of their verdicts.
 
 ``data/claims.csv`` holds what the sources say (id, source, type, speaker, a short paraphrase,
-the exact quote and the chapter that computes it). It never holds a verdict. Verdicts are
-computed by the package function that owns the claim, registered with :func:`verdict_for`:
-
-    @verdict_for("A3")
-    def a3_verdict() -> Verdict:
-        ...compute...
-        return Verdict("mixed", "headline built from the computed numbers")
-
-:func:`ledger` imports every module of the package (so that each module's registrations run),
-calls each registered function and returns the table. A claim no function owns yet is
-``pending``.
+the exact quote and the chapter that computes it). It never holds a verdict. Verdicts come from
+the rules of :mod:`tracking_evidence.verdicts` (judgement lives there, apart from the analyses);
+:func:`ledger` runs each claim's rule and its multiverse and returns one row per claim. A claim
+with no rule yet is ``pending``.
 """
 
 from __future__ import annotations
 
 import html
-import importlib
 import re
-import pkgutil
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -30,10 +19,8 @@ import pandas as pd
 from .data import Column, DataError, Dataset, data_dir, read_dataset
 
 __all__ = [
-    "VERDICTS",
     "PENDING",
-    "Verdict",
-    "verdict_for",
+    "LEDGER_COLUMNS",
     "load_claims",
     "load_sources",
     "source_text",
@@ -41,7 +28,6 @@ __all__ = [
     "ledger",
 ]
 
-VERDICTS = ("supported", "contradicted", "mixed", "not testable here", "modelled")
 PENDING = "pending"
 CLAIM_TYPES = ("empirical", "causal", "statistical", "universal", "normative", "internal")
 
@@ -78,36 +64,6 @@ SOURCES = Dataset(
 )
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """A computed verdict and its one-line headline (built from computed numbers)."""
-
-    verdict: str
-    headline: str
-
-    def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict '{self.verdict}' is not one of {VERDICTS}")
-        if not self.headline.strip():
-            raise ValueError("a verdict needs a headline")
-
-
-_REGISTRY: dict[str, Callable[[], Verdict]] = {}
-
-
-def verdict_for(claim_id: str) -> Callable[[Callable[[], Verdict]], Callable[[], Verdict]]:
-    """Register the decorated zero-argument function as the owner of ``claim_id``'s verdict."""
-
-    def register(function: Callable[[], Verdict]) -> Callable[[], Verdict]:
-        owner = _REGISTRY.get(claim_id)
-        if owner is not None and owner.__qualname__ != function.__qualname__:
-            raise ValueError(f"claim {claim_id} already has a verdict function: {owner.__module__}.{owner.__qualname__}")
-        _REGISTRY[claim_id] = function
-        return function
-
-    return register
-
-
 def load_claims(folder: Path | None = None) -> pd.DataFrame:
     """The registry, validated: unique ids whose letter matches the source, no empty quote."""
     claims = read_dataset(CLAIMS, folder)
@@ -142,45 +98,40 @@ def check_quotes(folder: Path | None = None) -> None:
             raise DataError(CLAIMS.file, f"quote of {row.id} is not found verbatim in source {row.source}", row=line)
 
 
-def _import_all_modules() -> None:
-    package = importlib.import_module(__package__)
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{__package__}.{module.name}")
+LEDGER_COLUMNS = ["id", "source", "type", "speaker", "claim", "quote", "chapter", "verdict", "certainty",
+                  "certainty_reasons", "robustness", "n_specifications", "most_sensitive_to", "flips_at", "fragile",
+                  "parts", "headline"]
 
 
-def registered() -> dict[str, Callable[[], Verdict]]:
-    """Claim id -> verdict function, after importing every module of the package."""
-    _import_all_modules()
-    return dict(_REGISTRY)
+def _row(claim_id: str) -> dict:
+    from .verdicts import multiverse  # noqa: PLC0415  (the ledger imports the judgement layer, never the reverse)
 
-
-@cache
-def _computed(claim_id: str) -> Verdict:
-    result = _REGISTRY[claim_id]()
-    if not isinstance(result, Verdict):
-        raise TypeError(f"the verdict function of {claim_id} returned {type(result).__name__}, not Verdict")
-    return result
-
-
-def _outcome(claim_id: str, owners: dict[str, Callable[[], Verdict]]) -> tuple[str, str]:
-    if claim_id not in owners:
-        return PENDING, "not yet computed"
-    computed = _computed(claim_id)
-    return computed.verdict, computed.headline
+    m = multiverse.run(claim_id)
+    j = m.default
+    c = j.certainty
+    return {"verdict": j.verdict, "certainty": c.level, "certainty_reasons": c.text,
+            "robustness": m.robustness, "n_specifications": m.n_specifications,
+            "most_sensitive_to": m.most_sensitive_to, "flips_at": m.flips_at, "fragile": m.fragile,
+            "parts": "; ".join(f"{p.name}: {p.verdict}" for p in j.parts), "headline": j.headline}
 
 
 def ledger(folder: Path | None = None) -> pd.DataFrame:
-    """Every claim with its computed verdict and headline (``pending`` where no function owns it yet)."""
+    """Every claim with its verdict, certainty (with reasons), robustness over its multiverse, the
+    parameter it is most sensitive to and where it flips, its parts and headline (``pending`` where
+    no rule exists yet)."""
+    from .verdicts import all_rules  # noqa: PLC0415
+
     claims = load_claims(folder)
-    owners = registered()
-    unknown = sorted(set(owners) - set(claims["id"]))
+    rules = all_rules()
+    unknown = sorted(set(rules) - set(claims["id"]))
     if unknown:
-        raise ValueError(f"verdict functions registered for claims not in the registry: {unknown}")
-    outcomes = [_outcome(claim_id, owners) for claim_id in claims["id"]]
-    table = claims.copy()
-    table["verdict"] = [verdict for verdict, _ in outcomes]
-    table["headline"] = [headline for _, headline in outcomes]
-    return table[["id", "source", "type", "speaker", "claim", "quote", "chapter", "verdict", "headline"]]
+        raise ValueError(f"verdict rules registered for claims not in the registry: {unknown}")
+    empty = {"verdict": PENDING, "certainty": "", "certainty_reasons": "", "robustness": float("nan"),
+             "n_specifications": 0, "most_sensitive_to": "", "flips_at": "", "fragile": False, "parts": "",
+             "headline": "not yet computed"}
+    rows = [_row(i) if i in rules else empty for i in claims["id"]]
+    table = pd.concat([claims.reset_index(drop=True), pd.DataFrame(rows)], axis=1)
+    return table[LEDGER_COLUMNS]
 
 
 def _book_dir() -> Path:

@@ -1047,14 +1047,23 @@ def mdes(n_schools: int, m: int, icc: float, r2_school: float = 0.0, r2_student:
 def schools_for_mdes(effect: float, m: int, icc: float, r2_school: float = 0.0, r2_student: float = 0.0, *,
                      randomise: str = "schools", alpha: float = 0.05, power: float = 0.8,
                      limit: int = 100000) -> int:
-    """The fewest schools (an even number, at least 4) whose :func:`mdes` is at most ``effect``."""
+    """The fewest schools (an even number, at least 4) whose :func:`mdes` is at most ``effect``
+    (the MDES falls as schools are added, so a bisection over even numbers finds it)."""
     _check_power_inputs(effect, alpha, power)
-    j = 4
-    while j <= limit:
-        if mdes(j, m, icc, r2_school, r2_student, randomise=randomise, alpha=alpha, power=power) <= effect:
-            return j
-        j += 2
-    raise ValueError(f"no pilot of up to {limit} schools detects {effect} SD")
+
+    def small_enough(j: int) -> bool:
+        return mdes(2 * j, m, icc, r2_school, r2_student, randomise=randomise, alpha=alpha, power=power) <= effect
+
+    lo, hi = 2, limit // 2  # in pairs of schools
+    if not small_enough(hi):
+        raise ValueError(f"no pilot of up to {limit} schools detects {effect} SD")
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if small_enough(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return 2 * lo
 
 
 @dataclass(frozen=True)

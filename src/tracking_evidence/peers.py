@@ -40,7 +40,6 @@ from scipy import stats
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from . import data
-from .claims import Verdict, source_text, verdict_for
 
 __all__ = [
     "BANDS",
@@ -59,15 +58,9 @@ __all__ = [
     "track_spread",
     "spread_table",
     "bootstrap_ratio",
-    "grouping_rows",
-    "EVIDENCE_NEEDS",
-    "missing_evidence",
     "band_tracks",
     "band_peer_change",
-    "b3_numbers",
-    "b8_numbers",
-    "c4_numbers",
-    "c6_numbers",
+    "spread_numbers",
 ]
 
 BANDS = ("bottom", "middle", "top")
@@ -89,6 +82,12 @@ _OPTIMISERS = ("bfgs", "lbfgs", "powell", "nm")
 # ----------------------------------------------------------------------------------------------
 # The Exam data: which column is what
 # ----------------------------------------------------------------------------------------------
+
+
+def _require(frame: pd.DataFrame, columns: list[str], name: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name}: missing column(s) {missing}")
 
 
 def exam_band_checks(exam: pd.DataFrame | None = None) -> dict:
@@ -542,252 +541,8 @@ def band_peer_change() -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------------------------
-# Published evidence (data/evidence.csv, built by another module)
+# The spread of prior achievement in mixed classes and in tracks (C4): arithmetic, not evidence
 # ----------------------------------------------------------------------------------------------
-
-
-def _require(frame: pd.DataFrame, columns: list[str], name: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{name}: missing column(s) {missing}")
-
-
-_STANDARDISED = ("hedges g", "cohen d", "sd", "effect size", "standardised mean difference", "median effect size")
-
-
-def _standardised(rows: pd.DataFrame) -> pd.Series:
-    """Boolean mask: the row's unit is a standardised effect size (bool dtype even when empty)."""
-    units = rows["unit"].astype(str).str.lower()
-    return pd.Series([any(u == k or u.startswith(k) for k in _STANDARDISED) for u in units], index=rows.index,
-                     dtype=bool)
-
-
-def _contains(rows: pd.DataFrame, column: str, words: tuple[str, ...]) -> pd.Series:
-    """Boolean mask: ``column`` (lower-cased) contains any of ``words`` (bool dtype even when empty)."""
-    texts = rows[column].astype(str).str.lower()
-    return pd.Series([any(w in t for w in words) for t in texts], index=rows.index, dtype=bool)
-
-
-def _startswith(rows: pd.DataFrame, column: str, prefixes: tuple[str, ...]) -> pd.Series:
-    """Boolean mask: ``column`` (lower-cased) starts with any of ``prefixes``."""
-    texts = rows[column].astype(str).str.lower()
-    return pd.Series([t.startswith(prefixes) for t in texts], index=rows.index, dtype=bool)
-
-
-def _equals(rows: pd.DataFrame, column: str, value: str) -> pd.Series:
-    """Boolean mask: ``column`` (lower-cased) equals ``value``."""
-    texts = rows[column].astype(str).str.lower()
-    return pd.Series([t == value for t in texts], index=rows.index, dtype=bool)
-
-
-def _in(rows: pd.DataFrame, column: str, values: tuple[str, ...]) -> pd.Series:
-    return pd.Series([v in values for v in rows[column]], index=rows.index, dtype=bool)
-
-
-def _evidence(topics: tuple[str, ...]) -> pd.DataFrame:
-    from . import evidence  # noqa: PLC0415
-
-    table = evidence.load_evidence()
-    return table[table["topic"].isin(topics)].reset_index(drop=True)
-
-
-def grouping_rows(kind: str) -> pd.DataFrame:
-    """Published effect sizes (all students) of ``within-class`` or ``between-class`` grouping vs none.
-
-    Rows of ``data/evidence.csv`` with topic ``ability grouping``, subgroup ``all``, a standardised
-    unit (Hedges g, Cohen d, SD, effect size) and a comparison that names the kind of grouping and
-    "no grouping", "heterogeneous" or " vs none". For ``within-class``, a comparison of homogeneous
-    with heterogeneous ability groups "within the class" counts too: it is the most direct
-    estimate of targeting. An empty frame if there are none.
-    """
-    if kind not in ("within-class", "between-class"):
-        raise ValueError(f"kind must be 'within-class' or 'between-class', got '{kind}'")
-    rows = _evidence(("ability grouping",))
-    named = _contains(rows, "comparison", (kind,))
-    if kind == "within-class":  # homogeneous vs heterogeneous ability groups inside one class
-        named |= _contains(rows, "comparison", ("homogeneous",)) & _contains(rows, "comparison", ("within the class",))
-    keep = (named & _contains(rows, "comparison", ("no grouping", "heterogeneous", " vs none"))
-            & _equals(rows, "subgroup", "all") & _standardised(rows))
-    return rows[keep].reset_index(drop=True)
-
-
-EVIDENCE_NEEDS = {
-    "within": "effect sizes of within-class (ability) grouping against no grouping, or of homogeneous against "
-              "heterogeneous ability groups within the class: topic 'ability grouping', subgroup 'all', a "
-              "standardised unit (Hedges g, Cohen d, SD, effect size)",
-    "between": "effect sizes of between-class grouping against no grouping or heterogeneous classes: topic "
-               "'ability grouping', subgroup 'all', a standardised unit",
-    "high": "effect sizes for high achievers (subgroup starting with 'high') of gifted, honours or accelerated "
-            "provision against the regular or same-age alternative, or of detracked against tracked classes, from "
-            "an RCT, a quasi-experiment or a meta-analysis, in a standardised unit",
-}
-
-
-def missing_evidence() -> dict[str, str]:
-    """Which kinds of published rows the verdicts of this module need and ``data/evidence.csv`` lacks."""
-    missing = {}
-    if grouping_rows("within-class").empty:
-        missing["within"] = EVIDENCE_NEEDS["within"]
-    if grouping_rows("between-class").empty:
-        missing["between"] = EVIDENCE_NEEDS["between"]
-    if b3_numbers()["n_rows"] == 0:
-        missing["high"] = EVIDENCE_NEEDS["high"]
-    return missing
-
-
-# ----------------------------------------------------------------------------------------------
-# Verdicts
-# ----------------------------------------------------------------------------------------------
-
-HIGH_SEPARATE_WORDS = ("gifted", "accelerat", "high-ability class", "high-achiever", "honors", "honours")
-CAUSAL_OR_SYNTHESIS = ("RCT", "quasi-experimental", "meta-analysis")
-
-
-def _ci_excludes_zero_or_absent(rows: pd.DataFrame, sign: int) -> pd.Series:
-    """True where no CI is given, or where the CI lies entirely on the side ``sign`` of zero."""
-    low, high = rows["ci_low"].astype(float), rows["ci_high"].astype(float)
-    absent = low.isna() & high.isna()
-    return (absent | ((low > 0) if sign > 0 else (high < 0))).astype(bool)
-
-
-@cache
-def b3_numbers() -> dict:
-    """Evidence on harm to high performers when tracked, gifted or accelerated provision is removed.
-
-    Published part, rows of ``data/evidence.csv`` for high achievers (subgroup starting with "high"
-    or naming high achievers), in a standardised unit, from an RCT, quasi-experiment or
-    meta-analysis:
-
-    - ``separate``: separate / gifted / accelerated provision versus the regular or same-age
-      alternative (comparisons with *older* peers are excluded: they are not what removal
-      changes); a row *shows a gain* when its estimate is > 0 and its CI, if reported, excludes 0;
-    - ``detracked``: detracked versus tracked; a row *shows harm* when its estimate is < 0 and its
-      CI, if reported, excludes 0.
-
-    Exam part: the predicted change for top-band students of moving from a top-band track into
-    the school mix (minus :func:`band_peer_change` for ``top``).
-    """
-    rows = _evidence(("ability grouping", "tracking", "acceleration", "detracking"))
-    high = _startswith(rows, "subgroup", ("high",)) | _contains(rows, "subgroup", ("high achiever",))
-    eligible = high & _standardised(rows) & _in(rows, "design", CAUSAL_OR_SYNTHESIS)
-    detracked = _startswith(rows, "comparison", ("detracked",))
-    separate = (eligible & ~detracked & _contains(rows, "comparison", HIGH_SEPARATE_WORDS)
-                & ~_contains(rows, "comparison", ("older",)))
-    gain = separate & (rows["estimate"] > 0) & _ci_excludes_zero_or_absent(rows, +1)
-    harm = eligible & detracked & (rows["estimate"] < 0) & _ci_excludes_zero_or_absent(rows, -1)
-    used = rows[separate | (eligible & detracked)].copy()
-    used["shows_harm_of_removal"] = (gain | harm)[used.index]
-    top = band_peer_change().loc["top"]
-    shown = rows[gain | harm]
-    return {
-        "rows": used[["id", "study", "design", "comparison", "subgroup", "unit", "estimate", "ci_low", "ci_high",
-                      "shows_harm_of_removal"]].reset_index(drop=True),
-        "n_rows": int(len(used)), "n_harm": int(len(shown)),
-        "min": float(shown["estimate"].abs().min()) if len(shown) else float("nan"),
-        "max": float(shown["estimate"].abs().max()) if len(shown) else float("nan"),
-        "track_gain": float(top["change"]), "track_gain_low": float(top["ci_low"]),
-        "track_gain_high": float(top["ci_high"]), "n_students": int(top["n_students"]),
-        "n_schools": int(top["n_schools"]),
-    }
-
-
-@verdict_for("B3")
-def b3_verdict() -> Verdict:
-    """B3 is universal ("does not harm high-performing students in any way").
-
-    Rule: ``contradicted`` if at least one published row of :func:`b3_numbers` shows harm of
-    removal (a gain of separate provision for high achievers, or a loss in detracked groups, with
-    the CI excluding 0 where reported): one credible case suffices against "in any way". If
-    eligible rows exist and none shows harm: ``supported``. Without eligible rows the Exam
-    association alone cannot settle a causal claim: ``not testable here``.
-    """
-    n = b3_numbers()
-    exam = (f"in the Exam data, mixing goes with a predicted score {n['track_gain']:.2f} SD lower for top-band "
-            f"students (95% CI {n['track_gain_low']:.2f} to {n['track_gain_high']:.2f}; a between-school association, "
-            f"{n['n_students']} students in {n['n_schools']} schools)")
-    if n["n_rows"] == 0:
-        return Verdict("not testable here", f"No published estimate for high achievers in data/evidence.csv; {exam}.")
-    if n["n_harm"] == 0:
-        return Verdict("supported", f"{n['n_rows']} published estimates for high achievers, none showing harm "
-                                    f"from removing separate provision; {exam}.")
-    return Verdict(
-        "contradicted",
-        f"{n['n_harm']} of {n['n_rows']} published estimates for high achievers show a gain from separate or "
-        f"accelerated provision ({n['min']:.2f} to {n['max']:.2f} SD or g) that its removal would take away; "
-        f"{exam}.",
-    )
-
-
-@cache
-def b8_numbers() -> dict:
-    """Targeted instruction on average, for every group, and through separate classes.
-
-    - ``within``: published within-class grouping effects (all students) in a standardised unit;
-    - ``between``: published between-class grouping effects (all students);
-    - ``negative_subgroups``: published rows for a named ability subgroup (not ``all``) of ability
-      grouping or tracking of *instruction* (residential/dormitory tracking excluded) with a
-      negative estimate;
-    - ``detracked_better``: published detracked-versus-tracked rows (causal design or
-      meta-analysis) for a named subgroup in which the detracked group does better (CI excluding 0
-      where reported): that subgroup did not benefit from the tracked, targeted arm;
-    - ``exam_losers``: bands whose predicted change under band tracks (:func:`band_peer_change`)
-      has a 95% interval entirely below zero.
-    """
-    rows = _evidence(("ability grouping", "tracking"))
-    std = _standardised(rows)
-    within, between = grouping_rows("within-class"), grouping_rows("between-class")
-    instruction = ~_contains(rows, "comparison", ("dormitor", "residential"))
-    named = ~_startswith(rows, "subgroup", ("all",))
-    negative = rows[std & named & instruction & (rows["estimate"] < 0) & _ci_excludes_zero_or_absent(rows, -1)]
-    detrack = _evidence(("detracking",))
-    d_better = detrack[_startswith(detrack, "comparison", ("detracked vs tracked",)) & _standardised(detrack)
-                       & ~_startswith(detrack, "subgroup", ("all",)) & _in(detrack, "design", CAUSAL_OR_SYNTHESIS)
-                       & (detrack["estimate"] > 0) & _ci_excludes_zero_or_absent(detrack, +1)]
-    change = band_peer_change()
-    losers = change[change["ci_high"] < 0]
-    return {
-        "within": within[["id", "study", "comparison", "estimate"]].reset_index(drop=True),
-        "between": between[["id", "study", "comparison", "estimate"]].reset_index(drop=True),
-        "negative_subgroups": negative[["id", "study", "comparison", "subgroup", "estimate"]].reset_index(drop=True),
-        "detracked_better": d_better[["id", "study", "comparison", "subgroup", "estimate", "ci_low", "ci_high"]]
-        .reset_index(drop=True),
-        "exam_change": change,
-        "exam_losers": list(losers.index),
-    }
-
-
-@verdict_for("B8")
-def b8_verdict() -> Verdict:
-    """Rule: ``not testable here`` without published within-class grouping rows; ``contradicted`` if
-    every within-class estimate is <= 0; otherwise ``supported`` if no published ability subgroup
-    has a negative estimate and no Exam band is predicted to lose (95% interval below zero) under
-    band tracks, else ``mixed`` (targeting helps on average, but not every student, or not when it
-    is delivered through separate classes).
-    """
-    n = b8_numbers()
-    within, between = n["within"], n["between"]
-    if within.empty:
-        return Verdict("not testable here", "No published within-class grouping effect in data/evidence.csv.")
-    w = (f"within-class grouping {within['estimate'].min():.2f} to {within['estimate'].max():.2f} SD "
-         f"({len(within)} estimates)")
-    if (within["estimate"] <= 0).all():
-        return Verdict("contradicted", f"Targeted grouping shows no gain: {w}.")
-    b = (f"; between-class grouping {between['estimate'].min():.2f} to {between['estimate'].max():.2f}"
-         if len(between) else "")
-    parts = []
-    if len(n["negative_subgroups"]):
-        parts.append(f"{len(n['negative_subgroups'])} published subgroup estimate(s) of grouping negative")
-    if len(n["detracked_better"]):
-        d = n["detracked_better"]
-        parts.append(f"{len(d)} published estimate(s) show {', '.join(sorted(set(d['subgroup'])))}-ability students "
-                     f"doing better detracked (d {d['estimate'].min():.2f} to {d['estimate'].max():.2f})")
-    for band in n["exam_losers"]:
-        row = n["exam_change"].loc[band]
-        parts.append(f"in the Exam data, band tracks would cost the {band} band {-row['change']:.2f} SD of "
-                     f"classmate association (95% CI {-row['ci_high']:.2f} to {-row['ci_low']:.2f})")
-    if not parts:
-        return Verdict("supported", f"Targeting helps on average ({w}{b}) and no group is shown to lose.")
-    return Verdict("mixed", f"Targeting helps on average ({w}{b}), but not shown for all: " + "; ".join(parts) + ".")
 
 
 def _spread_summary() -> pd.DataFrame:
@@ -795,7 +550,7 @@ def _spread_summary() -> pd.DataFrame:
 
 
 @cache
-def c4_numbers() -> dict:
+def spread_numbers() -> dict:
     """Mixed-class / tracked spread ratios (SD) with their school/class-bootstrap 95% intervals."""
     table = _spread_summary()
     return {"table": table, "min_ratio": float(table["ratio"].min()), "max_ratio": float(table["ratio"].max()),
@@ -803,47 +558,3 @@ def c4_numbers() -> dict:
             "band_ratio": float(table.loc[table["tracks"].str.contains("band"), "ratio"].iloc[0])}
 
 
-@verdict_for("C4")
-def c4_verdict() -> Verdict:
-    """Rule: ``contradicted`` if, in every data set and split, the 95% bootstrap lower bound of the
-    mixed / tracked SD ratio exceeds 1 (merging tracks widens the range of prior achievement a
-    teacher must teach, so the need to differentiate grows); ``mixed`` if only some do;
-    ``supported`` if none does.
-    """
-    n = c4_numbers()
-    table = n["table"]
-    above = int((table["ratio_low"] > 1).sum())
-    text = (f"a mixed class spans {n['min_ratio']:.2f} to {n['max_ratio']:.2f} times the SD of prior achievement of "
-            f"a track ({len(table)} splits in {table['dataset'].nunique()} data sets; {n['band_ratio']:.2f} with the "
-            f"real Exam bands)")
-    if above == len(table):
-        return Verdict("contradicted", f"Detracking widens what must be differentiated: {text}.")
-    if above == 0:
-        return Verdict("supported", f"Mixing does not widen the spread: {text}.")
-    return Verdict("mixed", f"{above} of {len(table)} splits show a wider spread when mixed: {text}.")
-
-
-@cache
-def c6_numbers() -> dict:
-    text = source_text("C")
-    c4 = c4_numbers()
-    return {"definition_found": DEFINITION_C in text, "sentence_found": C6_SENTENCE in text,
-            "min_ratio": c4["min_ratio"], "all_above_one": c4["all_above_one"]}
-
-
-@verdict_for("C6")
-def c6_verdict() -> Verdict:
-    """Rule: ``contradicted`` if Source C contains both its definition (detracking "creates
-    heterogeneous classrooms") and the C6 sentence ("By creating homogeneous classrooms"), and the
-    spread measure confirms that mixing makes classes more heterogeneous (every bootstrap lower
-    bound of the mixed / tracked ratio above 1). If either passage is missing: ``not testable
-    here`` (the registry text changed).
-    """
-    n = c6_numbers()
-    if not (n["definition_found"] and n["sentence_found"]):
-        return Verdict("not testable here", "One of the two passages of Source C was not found in the stored text.")
-    if n["all_above_one"]:
-        return Verdict("contradicted", "Source C defines detracking as creating heterogeneous classrooms, then credits "
-                                       "it with creating homogeneous ones; mixed classes are at least "
-                                       f"{n['min_ratio']:.2f} times as spread as tracks.")
-    return Verdict("mixed", "Source C contradicts itself in words, but not every split shows mixed classes wider.")

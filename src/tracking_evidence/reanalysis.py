@@ -35,7 +35,6 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from .claims import Verdict, load_claims, verdict_for
 
 __all__ = [
     "TERRIN_ABSTRACT",
@@ -111,16 +110,7 @@ SOURCE_A_SENTENCE = (
     "(Hedge’s G = .117, p < 0.001) for educational inequality"
 )
 
-#: The reported numbers this chapter works from; each appears in one of the sentences above
-#: (a test checks it). ``p_inequality_source_a`` is in Source A only, not in the abstract.
-REPORTED = {
-    "g_achievement": -0.063,
-    "g_inequality": 0.117,
-    "p_inequality_source_a": 0.001,
-    "n_analyses": 53,
-    "n_estimates_achievement": 213,
-    "n_estimates_inequality": 230,
-}
+
 
 #: Assumptions (not data): varied in the chapter, never presented as findings.
 #: - ``k_eff``: the effective number of independent estimates behind a pooled mean, between the
@@ -200,6 +190,34 @@ def _se_array(name: str, values) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # Standard errors and intervals consistent with a reported p-value bound
 # --------------------------------------------------------------------------------------------
+
+
+#: Rows of data/evidence.csv that hold the meta-analysis' figures (Source A's figures live in the
+#: data, not in code): the two pooled effects and the size of the evidence base.
+FIGURE_ROWS = {"g_achievement": "E001", "g_inequality": "E002", "n_analyses": "E154",
+               "n_estimates_achievement": "E155", "n_estimates_inequality": "E156"}
+
+
+def reported() -> dict:
+    """The numbers this chapter works from: the meta-analysis' figures from ``data/evidence.csv``
+    (:data:`FIGURE_ROWS`) and Source A's p-value bound from its claim A4 in ``data/claims.csv``
+    (the bound is Source A's alone: the abstract says only "significantly positive")."""
+    from .claims import load_claims
+    from .evidence import load_evidence
+
+    rows = load_evidence().set_index("id")
+    values = {name: float(rows.loc[row_id, "estimate"]) for name, row_id in FIGURE_ROWS.items()}
+    for name in ("n_analyses", "n_estimates_achievement", "n_estimates_inequality"):
+        values[name] = int(values[name])
+    quote = load_claims().set_index("id").loc["A4", "quote"]
+    bounds = [f for f in figures_in(quote) if 0 < f < 0.05]
+    if len(bounds) != 1:
+        raise ValueError(f"claim A4's quote should hold one p-value bound, found {bounds}")
+    values["p_inequality_source_a"] = bounds[0]
+    return values
+
+
+REPORTED = reported()
 
 
 def z_crit(p: float, two_sided: bool = True) -> float:
@@ -702,11 +720,8 @@ def inequality_summary(alpha: float = 0.05) -> dict:
     g = REPORTED["g_inequality"]
     _, se_max_05 = se_bounds(g, p_below=alpha)
     _, se_max_001 = se_bounds(g, p_below=REPORTED["p_inequality_source_a"])
-    gap = hsb_gap()
     return {"g": g, "se_max_p05": se_max_05, "se_max_p001": se_max_001,
             "ci_at_max_p05": ci(g, se_max_05), "ci_at_max_p001": ci(g, se_max_001),
-            "u3": u3(g), "percentile_shift": 100 * (u3(g) - 0.5),
-            "hsb_gap": gap.d, "share_of_hsb_gap": g / gap.d,
             "tau_max_k53": {s: implied_tau(se_max_001, REPORTED["n_analyses"], s) for s in ASSUMED["study_se"]},
             "tau_max_k53_p05": {s: implied_tau(se_max_05, REPORTED["n_analyses"], s) for s in ASSUMED["study_se"]}}
 
@@ -751,144 +766,3 @@ def pi_table(taus=ASSUMED["tau"]) -> pd.DataFrame:
                          "share_above_0.1": float(stats.norm.sf((0.1 - REPORTED["g_inequality"]) / t)) if t > 0
                          else float(REPORTED["g_inequality"] > 0.1)})
     return pd.DataFrame(rows)
-
-
-# --------------------------------------------------------------------------------------------
-# Verdicts
-# --------------------------------------------------------------------------------------------
-
-
-def _claim_quote(claim_id: str) -> str:
-    claims = load_claims()
-    return claims.loc[claims["id"] == claim_id, "quote"].iloc[0]
-
-
-@verdict_for("A2")
-def a2_verdict() -> Verdict:
-    """Rule: every number in the claim's quote (found even when glued to a word) must appear in
-    the abstract sentence or the bibliographic record of the meta-analysis (:data:`TERRIN_ABSTRACT`,
-    :data:`TERRIN_RECORD`): all found -> ``supported``; some -> ``mixed``; none -> ``contradicted``."""
-    quote = _claim_quote("A2")
-    figures = figures_in(quote, glued=True)
-    found = [f for f in figures if figure_in_text(f, TERRIN_ABSTRACT) or figure_in_text(f, TERRIN_RECORD)]
-    share = len(found) / len(figures)
-    verdict = "supported" if share == 1 else ("contradicted" if not found else "mixed")
-    return Verdict(verdict, f"{len(found)} of {len(figures)} figures ({', '.join(f'{f:g}' for f in figures)}) match "
-                            f"the abstract and record; the abstract counts {REPORTED['n_analyses']} 'analyses' with "
-                            f"{REPORTED['n_estimates_achievement']} and {REPORTED['n_estimates_inequality']} estimates, "
-                            "and does not say 'random-effects'")
-
-
-@verdict_for("A3")
-def a3_verdict() -> Verdict:
-    """Rule: ``supported`` if g = -0.063 is written in the abstract sentence and the abstract says
-    it is not statistically significant; otherwise ``contradicted``. The headline states what
-    "not significant" implies (SE lower bound, smallest CI, TOST at +/-0.1 and +/-0.2)."""
-    a = achievement_summary()
-    ok = figure_in_text(a["g"], TERRIN_ABSTRACT) and "not statistically significant" in TERRIN_ABSTRACT
-    lo, hi = (round(x, 12) + 0.0 for x in a["ci_at_se_min"])  # + 0.0: no "-0.000"
-    verdict = "supported" if ok else "contradicted"
-    return Verdict(verdict, f"g = {a['g']:.3f} and 'not significant' match the abstract; but not significant means "
-                            f"SE >= {a['se_min']:.4f}, a 95% CI of at least [{lo:.3f}, {hi:.3f}]; equivalence at "
-                            f"+/-0.1 would need SE <= {a['tost_max_se_0.1']:.4f}, so effects of -0.1 are not ruled out")
-
-
-@verdict_for("A4")
-def a4_verdict() -> Verdict:
-    """Rule: ``supported`` if the estimate and the p-value bound are both written in the abstract;
-    ``mixed`` if the estimate is but the p-value bound is not (it cannot be checked); ``contradicted``
-    if the estimate is not. The headline gives the SE bound under each reading."""
-    i = inequality_summary()
-    g_ok = figure_in_text(i["g"], TERRIN_ABSTRACT)
-    p_ok = figure_in_text(REPORTED["p_inequality_source_a"], TERRIN_ABSTRACT)
-    verdict = "contradicted" if not g_ok else ("supported" if p_ok else "mixed")
-    return Verdict(verdict, f"g = {i['g']:.3f} matches the abstract, which says only 'significantly positive' "
-                            f"(SE <= {i['se_max_p05']:.4f}); 'p < 0.001' is Source A's alone and would need "
-                            f"SE <= {i['se_max_p001']:.4f}")
-
-
-def _a5_checks() -> dict:
-    a = achievement_summary()
-    grid = difference_grid()
-    pis = pi_table()
-    return {
-        "tost_01_anywhere": a["tost_max_se_0.1"] >= a["consistent_se"][0],
-        "max_z_magnitude": float(grid["z_magnitude"].max()),
-        "magnitude_ever_significant": bool((grid["p_magnitude"] < ASSUMED["alpha"]).any()),
-        "min_share_positive": float(pis.loc[pis["reading"] == "p < 0.001", "share_positive"].min()),
-    }
-
-
-@verdict_for("A5")
-def a5_verdict() -> Verdict:
-    """Rule. Part 0: the inequality mean is significantly positive (the abstract says so, and
-    :func:`se_bounds` gives a finite SE bound). Three further checks, across the SEs consistent
-    with the reports and the assumed tau range: (1) "balanced" on achievement needs equivalence
-    at +/-0.1 (TOST) at some consistent SE; (2) "balanced here, consensus there" needs the
-    inequality effect to be larger in magnitude than the achievement effect (z test of
-    0.117 - 0.063 significant somewhere in the grid of :func:`difference_grid`); (3) "consensus"
-    read as agreement across settings needs >= 80% of settings with a positive effect at every
-    assumed tau. Part 0 and all three -> ``supported``; part 0 fails -> ``contradicted``;
-    otherwise ``mixed``."""
-    c = _a5_checks()
-    part0 = math.isfinite(inequality_summary()["se_max_p05"]) and "significantly positive" in TERRIN_ABSTRACT
-    passed = [c["tost_01_anywhere"], c["magnitude_ever_significant"], c["min_share_positive"] >= 0.8]
-    verdict = "contradicted" if not part0 else ("supported" if all(passed) else "mixed")
-    return Verdict(verdict, f"the inequality mean is significantly positive, but equivalence at +/-0.1 fails at every "
-                            f"SE consistent with 'not significant' on achievement; the gap in size (0.117 vs 0.063) is "
-                            f"never significant (largest z = {c['max_z_magnitude']:.2f}); at tau = 0.3 only "
-                            f"{100 * c['min_share_positive']:.0f}% of settings would see more inequality")
-
-
-@cache
-def achievement_votecount() -> pd.DataFrame:
-    """:func:`votecount_grid` for the reported achievement mean, 10,000 replications (cached)."""
-    return votecount_grid(REPORTED["g_achievement"])
-
-
-@cache
-def inequality_votecount() -> pd.DataFrame:
-    """:func:`votecount_grid` for the reported inequality mean, 10,000 replications (cached)."""
-    return votecount_grid(REPORTED["g_inequality"])
-
-
-@verdict_for("B6")
-def b6_verdict() -> Verdict:
-    """Rule, from the seeded vote-counting simulation (simulated data: 53 studies, true mean
-    g = -0.063, tau 0 to 0.3, three assumed spreads of study SEs). Keep the configurations
-    consistent with the reported result: the pooled DL mean is not significant in at least half
-    of the simulated literatures. If in every one of them at least half of the literatures look
-    balanced (:func:`looks_balanced`), "quite mixed" is what a literature with this small real
-    effect looks like on achievement, while on inequality the pooled mean is significantly
-    positive (abstract): ``mixed``. Otherwise the simulation cannot say what such a literature
-    looks like: ``not testable here``."""
-    grid = achievement_votecount()
-    consistent = grid[grid["pooled not significant"] >= 0.5]
-    if consistent.empty:
-        return Verdict("not testable here", "no assumed configuration reproduces a non-significant pooled mean")
-    low = float(consistent["looks balanced"].min())
-    high = float(consistent["looks balanced"].max())
-    verdict = "mixed" if low >= 0.5 else "not testable here"
-    return Verdict(verdict, f"in simulated 53-study literatures with true g = -0.063 that reproduce a non-significant "
-                            f"pooled mean, {100 * low:.0f}-{100 * high:.0f}% look balanced by vote count: 'mixed' is "
-                            "what a real small effect looks like; on inequality the pooled mean is significantly positive")
-
-
-@verdict_for("B11")
-def b11_verdict() -> Verdict:
-    """Rule: the measurable part ("tracking amplifies inequality" = a positive effect on inequality
-    measures) is ``supported`` if the pooled mean is significantly positive under the weaker
-    reading (p < 0.05, abstract) and at least 2/3 of settings have a positive effect at every
-    assumed tau; ``mixed`` if the mean is significant but fewer than 2/3 of settings are positive
-    at some tau; ``contradicted`` if the mean is not positive. The access mechanism named in the
-    claim (minority and low-income students' access to resources) is not measured here."""
-    pis = pi_table()
-    worst = float(pis["share_positive"].min())
-    verdict = "supported" if worst >= 2 / 3 else "mixed"
-    if REPORTED["g_inequality"] <= 0:
-        verdict = "contradicted"
-    row = pis[(pis["reading"] == "p < 0.001") & (pis["tau"] == max(ASSUMED["tau"]))].iloc[0]
-    return Verdict(verdict, f"mean g = {REPORTED['g_inequality']:.3f} on inequality is significantly positive; with "
-                            f"tau = {row['tau']:.1f} the 95% prediction interval is [{row['pi_low']:.2f}, "
-                            f"{row['pi_high']:.2f}] and {100 * worst:.0f}% of settings see more inequality; the access "
-                            "mechanism is not tested here")

@@ -287,6 +287,12 @@ def weigh(question: str, contrast: str, *, settings=("K-12",), designs=("RCT", "
 
 
 @cache
+def _eligible_book(question, contrast, settings, designs, evidence_base):
+    return eligible(_book_effects(), QUESTIONS[question], contrast, settings=settings, designs=designs,
+                    evidence_base=evidence_base)
+
+
+@cache
 def _weigh_book(question, contrast, settings, designs, evidence_base, inference, level, min_studies) -> Synthesis:
     return _weigh(question, contrast, settings=settings, designs=designs, evidence_base=evidence_base,
                   inference=inference, level=level, min_studies=min_studies, evidence=None)
@@ -303,9 +309,11 @@ def _weigh(question: str, contrast: str, *, settings, designs, evidence_base, in
         syntheses = _weigh(question, contrast, evidence_base="syntheses", **options)
         return syntheses if syntheses.decides else primary
     q = QUESTIONS[question]
-    frame = with_effects(evidence) if evidence is not None else _book_effects()
-    rows, shown = eligible(frame, q, contrast, settings=tuple(settings), designs=tuple(designs),
-                           evidence_base=evidence_base)
+    if evidence is None:
+        rows, shown = _eligible_book(question, contrast, tuple(settings), tuple(designs), evidence_base)
+    else:
+        rows, shown = eligible(with_effects(evidence), q, contrast, settings=tuple(settings), designs=tuple(designs),
+                               evidence_base=evidence_base)
     base = dict(question=question, contrast=contrast, settings=tuple(settings), evidence_base=evidence_base,
                 k=len(rows), n_studies=int(rows["study_id"].nunique()) if len(rows) else 0, level=level,
                 rows=rows, shown=shown)

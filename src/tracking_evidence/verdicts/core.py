@@ -8,10 +8,14 @@ of its parts, the same for every claim (:func:`combine`):
 - the parts that were *judged* (supported, contradicted or mixed) decide the direction: all
   supported gives ``supported``, all contradicted gives ``contradicted``, anything else
   ``mixed``;
-- parts that could not be judged (insufficient evidence, not verified, not testable here,
-  modelled) do not move the direction; they narrow what the verdict covers, and the certainty
-  grade says so (downgraded once for indirectness when some parts are not judged);
-- when no part was judged, the claim takes the first of ``insufficient evidence``,
+- but only when they cover enough of the claim: the judged parts must be at least
+  ``min_coverage`` (a declared parameter, default one half) of the parts that data of the right
+  kind could settle (parts *not testable here* are outside the book's reach and do not count;
+  parts with *insufficient evidence* or *not verified* do). "All students gain" judged on one
+  band out of three is not supported;
+- parts that were not judged do not move the direction; they narrow what the verdict covers, and
+  the certainty grade says so (downgraded once for indirectness);
+- when too few parts were judged, the claim takes the first of ``insufficient evidence``,
   ``not verified``, ``modelled``, ``not testable here`` that any part has (the most informative
   statement that can still be made).
 """
@@ -84,18 +88,23 @@ class Part:
         return self.verdict in JUDGED
 
 
-def combine(parts: tuple[Part, ...] | list[Part]) -> str:
+MIN_COVERAGE = 0.5
+
+
+def combine(parts: tuple[Part, ...] | list[Part], min_coverage: float = MIN_COVERAGE) -> str:
     """The claim's verdict from its parts' verdicts (the rule in the module docstring)."""
     if not parts:
         raise ValueError("a claim needs at least one part")
-    judged = {p.verdict for p in parts if p.judged}
-    if judged == {"supported"}:
-        return "supported"
-    if judged == {"contradicted"}:
-        return "contradicted"
-    if judged:
+    judged = [p.verdict for p in parts if p.judged]
+    settleable = [p for p in parts if p.verdict not in ("not testable here", "modelled")]
+    if judged and len(judged) >= min_coverage * len(settleable):
+        kinds = set(judged)
+        if kinds == {"supported"}:
+            return "supported"
+        if kinds == {"contradicted"}:
+            return "contradicted"
         return "mixed"
-    present = {p.verdict for p in parts}
+    present = {p.verdict for p in parts if not p.judged}
     return next(v for v in UNJUDGED_ORDER if v in present)
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .parameters import declare, param
+from . import store
 from .registry import Judgement, all_rules
 
 __all__ = ["Multiverse", "specifications", "run", "LIMIT", "SEED"]
@@ -81,25 +82,46 @@ class Multiverse:
         return self.robustness < param("fragile_below").default
 
 
-def _row(spec: dict, judgement: Judgement) -> dict:
+def _rows(spec: dict, judgement: Judgement) -> list[dict]:
+    """One row per value of ``min_coverage`` for a claim of several parts (the combination rule is
+    varied without re-running the rule), one row otherwise."""
     deciding = judgement.deciding
-    return {**{k: _cell(v) for k, v in spec.items()}, "outcome": judgement.outcome, "verdict": judgement.verdict,
-            "estimate": deciding.estimate if deciding else np.nan,
-            "ci_low": deciding.ci_low if deciding else np.nan, "ci_high": deciding.ci_high if deciding else np.nan}
+    base = {k: _cell(v) for k, v in spec.items()}
+    numbers = {"estimate": deciding.estimate if deciding else np.nan,
+               "ci_low": deciding.ci_low if deciding else np.nan, "ci_high": deciding.ci_high if deciding else np.nan}
+    coverages = param("min_coverage").values if len(judgement.parts) > 1 else (param("min_coverage").default,)
+    return [{**base, **({"min_coverage": c} if len(coverages) > 1 else {}), "outcome": judgement.outcome_at(c),
+             "verdict": judgement.verdict_at(c), **numbers} for c in coverages]
 
 
 def _cell(value):
     return " + ".join(map(str, value)) if isinstance(value, tuple) else value
 
 
+def _value_text(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.2g}"
+    return str(_cell(value))
+
+
 @cache
 def run(claim_id: str) -> Multiverse:
+    """The claim's multiverse, from the build's disk store when an identical computation is there."""
     rules = all_rules()
     if claim_id not in rules:
         raise KeyError(f"no rule for claim {claim_id}")
-    rule = rules[claim_id]
+    stored = store.load(claim_id)
+    if isinstance(stored, Multiverse):
+        return stored
+    result = _compute(rules[claim_id])
+    store.save(claim_id, result)
+    return result
+
+
+def _compute(rule) -> Multiverse:
+    claim_id = rule.claim_id
     default = rule.judge()
-    rows = [_row(spec, rule.judge(**spec)) for spec in specifications(rule.params)]
+    rows = [row for spec in specifications(rule.params) for row in _rows(spec, rule.judge(**spec))]
     table = pd.DataFrame(rows)
     keep = table["outcome"] == default.outcome
     robustness = float(keep.mean())
@@ -108,21 +130,25 @@ def run(claim_id: str) -> Multiverse:
 
 
 def _sensitivity(rule, table: pd.DataFrame, keep: pd.Series, default_outcome: str) -> tuple[str, str]:
-    if keep.all() or not rule.params:
+    names = [n for n in rule.params] + (["min_coverage"] if "min_coverage" in table.columns else [])
+    if keep.all() or not names:
         return "", ""
     spreads = {}
-    for name in rule.params:
+    for name in names:
         shares = keep.groupby(table[name].map(repr)).mean()
         spreads[name] = float(shares.max() - shares.min())
-    name = max(rule.params, key=lambda n: (spreads[n], -rule.params.index(n)))
+    name = max(names, key=lambda n: (spreads[n], -names.index(n)))
     declared = param(name)
     start = declared.values.index(declared.default)
     order = sorted(range(len(declared.values)), key=lambda i: (abs(i - start), i))
     for i in order[1:]:
         value = declared.values[i]
-        other = rule.judge(**{name: value})
-        if other.outcome != default_outcome:
-            return name, f"{name} = {_cell(value)} gives {other.outcome}"
+        if name == "min_coverage":
+            outcome = rule.judge().outcome_at(value)
+        else:
+            outcome = rule.judge(**{name: value}).outcome
+        if outcome != default_outcome:
+            return name, f"{name} = {_value_text(value)} gives {outcome}"
     shares = keep.groupby(table[name].map(repr)).mean()
     worst = shares.idxmin()
-    return name, f"{name} = {worst}: {100 * shares.min():.0f}% of specifications keep {default_outcome}"
+    return name, f"{name} = {worst}: {100 * shares.min():.0f}% of specifications there keep {default_outcome}"

@@ -31,7 +31,7 @@ class Judgement:
     claim_id: str
     parts: tuple[Part, ...]
     headline: str
-    spec: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    spec: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if not self.parts:
@@ -41,7 +41,17 @@ class Judgement:
 
     @property
     def verdict(self) -> str:
-        return combine(self.parts)
+        return self.verdict_at(self.spec.get("min_coverage", param("min_coverage").default))
+
+    def verdict_at(self, min_coverage: float) -> str:
+        return combine(self.parts, min_coverage)
+
+    def outcome_at(self, min_coverage: float) -> str:
+        verdict = self.verdict_at(min_coverage)
+        if verdict == "modelled":
+            conclusions = [p.conclusion for p in self.parts if p.conclusion]
+            return "; ".join(conclusions) if conclusions else "modelled"
+        return verdict
 
     @property
     def outcome(self) -> str:
@@ -58,7 +68,7 @@ class Judgement:
     @property
     def certainty(self) -> Certainty:
         judged = [p for p in self.parts if p.verdict in JUDGED]
-        if not judged:
+        if not judged or self.verdict not in JUDGED:
             return not_applicable(f"the claim is {self.verdict}")
         base = lowest(p.certainty for p in judged)
         if base is None:
@@ -93,7 +103,7 @@ class Rule:
             raise TypeError(f"the rule of {self.claim_id} returned {type(result).__name__}, not Judgement")
         if result.claim_id != self.claim_id:
             raise ValueError(f"the rule of {self.claim_id} returned a judgement of {result.claim_id}")
-        return Judgement(result.claim_id, result.parts, result.headline, MappingProxyType(dict(spec)))
+        return Judgement(result.claim_id, result.parts, result.headline, dict(spec))
 
 
 _RULES: dict[str, Rule] = {}
