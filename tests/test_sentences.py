@@ -149,7 +149,8 @@ def _set(source, n, column, value):
         (_set("B", 2, "n", "5"), r"line 8, column 'n': n is 5 where unit 2 of source B is expected"),
         (_set("B", 2, "paragraph", "7"), r"line 8, column 'paragraph': unit 2 of source B sits on body line 2"),
         (lambda rows: rows.pop(_row(rows, "C", 34)), r"source C has 34 units; the table lists 33"),
-        (lambda rows: rows.insert(2, rows.pop(_row(rows, "B", 1))), r"line 4, column 'source': source A after source B"),
+        (lambda rows: rows.insert(2, rows.pop(_row(rows, "B", 1))),
+         r"line 4, column 'source': source A after source B"),
         (_set("B", 1, "note", ""), r"line 7, column 'note': missing value"),
     ],
 )
