@@ -195,3 +195,58 @@ def test_an_extra_row_is_refused(data_copy):
     _edit(data_copy, change)
     with pytest.raises(DataError, match=r"line 7: source A has 5 units; this row is one too many"):
         sentences.load_sentences(data_copy)
+
+
+# --- the source pages' HTML (the browser tests check the built pages) -------------------------
+
+def _ledger(**extra):
+    table = claims.load_claims()
+    table["verdict"] = "mixed"
+    table["headline"] = "x"
+    for column, value in extra.items():
+        table[column] = value
+    return table
+
+
+def test_source_html_marks_claims_and_reasons():
+    from tracking_evidence import source_pages
+
+    page = source_pages.text_html("B", _ledger())
+    assert page.count('class="src-unit') == len(sentences.source_units("B"))
+    assert page.count('<a class="src-id"') == sum(len(ids) for ids in sentences.load_sentences()
+                                                 .query("source == 'B'")["claim_ids"])
+    assert 'id="src-b-3"' in page and "definition" in page and "signpost" in page
+    assert 'href="reanalysis.html#' in page  # B6's section exists today
+    assert "certainty" not in page
+
+
+def test_source_html_shows_certainty_when_the_ledger_has_it():
+    from tracking_evidence import source_pages
+
+    page = source_pages.text_html("A", _ledger(certainty="moderate"))
+    assert page.count("certainty: moderate") == 5
+    table = _ledger(certainty=None)
+    assert "certainty" not in source_pages.text_html("A", table)
+
+
+def test_source_html_escapes_and_refuses_unknown_claims():
+    from tracking_evidence import source_pages
+
+    table = _ledger()
+    table.loc[table["id"] == "A1", "claim"] = 'a "quoted" <b>claim</b>'
+    page = source_pages.text_html("A", table)
+    assert "&lt;b&gt;claim&lt;/b&gt;" in page and "<b>claim" not in page
+    with pytest.raises(ValueError, match=r"claims \['A5'\] of source A are not in the ledger table"):
+        source_pages.text_html("A", table[table["id"] != "A5"])
+    with pytest.raises(KeyError, match="no units for source 'D'"):
+        source_pages.text_html("D", table)
+
+
+def test_reasons_table_counts_every_unit():
+    from tracking_evidence import source_pages
+
+    for source in "ABC":
+        counts = source_pages.reasons_table(source)
+        assert counts["sentences"].sum() == len(sentences.source_units(source))
+        glued = source_pages.counts(source)
+        assert glued["claim_units"] + glued["plain_units"] == glued["units"]

@@ -23,7 +23,7 @@ import re
 
 import pandas as pd
 
-from .claims import chapter_link, load_claims
+from .claims import PENDING, chapter_link, load_claims
 from .sentences import REASONS, load_sentences
 
 __all__ = ["text_html", "legend_html", "reasons_table", "counts", "claim_href", "unit_id"]
@@ -52,16 +52,16 @@ def _slug(word: str) -> str:
 
 def _claim_tag(claim: pd.Series) -> str:
     href, where = claim_href(claim["chapter"], claim["id"])
-    verdict = str(claim.get("verdict", "pending"))
+    verdict = str(claim.get("verdict", PENDING))
+    label = f'Claim {claim["id"]}: {claim["claim"]}. Computed in {where}'
     parts = [
-        f'<a class="src-id" href="{html.escape(href)}" title="{html.escape(where)}" '
-        f'aria-label="Claim {html.escape(claim["id"])}: {html.escape(claim["claim"])}. Computed in {html.escape(where)}">'
+        f'<a class="src-id" href="{html.escape(href)}" title="{html.escape(where)}" aria-label="{html.escape(label)}">'
         f'{html.escape(claim["id"])}</a>',
         f'<span class="src-verdict src-verdict-{_slug(verdict)}">'
         f'<span class="src-visually-hidden">verdict: </span>{html.escape(verdict)}</span>',
     ]
-    certainty = claim.get("certainty")
-    if certainty is not None and not (isinstance(certainty, float) and pd.isna(certainty)) and str(certainty).strip():
+    certainty = claim.get("certainty")  # the ledger gains this column with the graded verdicts
+    if certainty is not None and not pd.isna(certainty) and str(certainty).strip():
         parts.append(f'<span class="src-certainty src-certainty-{_slug(certainty)}">'
                      f'certainty: {html.escape(str(certainty))}</span>')
     return f'<span class="src-tag">{"".join(parts)}</span>'
