@@ -129,9 +129,13 @@ def _row(rows, source, n):
     return next(i for i, r in enumerate(rows) if r[0] == source and r[1] == str(n))
 
 
-def _set(source, n, column, value):
+def _set(source, n, column, value, *more):
+    """An edit of one cell (source, n, column, value), or of several: more quadruples follow."""
+    edits = [(source, n, column, value)] + [tuple(more[i:i + 4]) for i in range(0, len(more), 4)]
+
     def change(rows):
-        rows[_row(rows, source, n)][rows[0].index(column)] = value
+        for s, k, col, val in edits:
+            rows[_row(rows, s, k)][rows[0].index(col)] = val
     return change
 
 
@@ -152,48 +156,18 @@ def _set(source, n, column, value):
         (lambda rows: rows.insert(2, rows.pop(_row(rows, "B", 1))),
          r"line 4, column 'source': source A after source B"),
         (_set("B", 1, "note", ""), r"line 7, column 'note': missing value"),
+        (_set("A", 5, "claims", "", "A", 5, "not_claim_reason", "signpost"),
+         r"column 'claims': claim\(s\) \['A5'\] of claims\.csv are held by no sentence"),
+        (_set("A", 2, "claims", "A2", "A", 3, "claims", "A1"),
+         r"line 3, column 'claims': the quote of claim A2 does not lie inside its sentence\(s\) \[2\] of source A"),
+        (_set("A", 5, "claims", "A5;A2"), r"line 4, column 'claims': the sentences of claim A2 are not consecutive"),
+        (lambda rows: rows.insert(_row(rows, "A", 5) + 1, ["A", "6", "3", "An invented sentence.", "", "heading", "x"]),
+         r"line 7: source A has 5 units; this row is one too many"),
     ],
 )
 def test_bad_table_is_refused_with_file_and_line(data_copy, change, message):
     _edit(data_copy, change)
     with pytest.raises(DataError, match=r"^source-sentences\.csv(, |: )" + message):
-        sentences.load_sentences(data_copy)
-
-
-def test_a_claim_held_by_no_sentence_is_refused(data_copy):
-    def change(rows):
-        i = _row(rows, "A", 5)
-        rows[i][rows[0].index("claims")] = ""
-        rows[i][rows[0].index("not_claim_reason")] = "signpost"
-    _edit(data_copy, change)
-    with pytest.raises(DataError, match=r"claim\(s\) \['A5'\] of claims\.csv are held by no sentence"):
-        sentences.load_sentences(data_copy)
-
-
-def test_a_claim_on_the_wrong_sentence_is_refused(data_copy):
-    def change(rows):
-        rows[_row(rows, "A", 2)][rows[0].index("claims")] = "A2"
-        rows[_row(rows, "A", 3)][rows[0].index("claims")] = "A1"
-    _edit(data_copy, change)
-    with pytest.raises(DataError, match=r"line 3, column 'claims': the quote of claim A2 does not lie inside its "
-                                        r"sentence\(s\) \[2\] of source A"):
-        sentences.load_sentences(data_copy)
-
-
-def test_sentences_of_a_claim_must_be_consecutive(data_copy):
-    def change(rows):
-        rows[_row(rows, "A", 5)][rows[0].index("claims")] = "A5;A2"
-    _edit(data_copy, change)
-    with pytest.raises(DataError, match=r"line 4, column 'claims': the sentences of claim A2 are not consecutive "
-                                        r"\(\[3, 5\]\)"):
-        sentences.load_sentences(data_copy)
-
-
-def test_an_extra_row_is_refused(data_copy):
-    def change(rows):
-        rows.insert(_row(rows, "A", 5) + 1, ["A", "6", "3", "An invented sentence.", "", "heading", "x"])
-    _edit(data_copy, change)
-    with pytest.raises(DataError, match=r"line 7: source A has 5 units; this row is one too many"):
         sentences.load_sentences(data_copy)
 
 

@@ -27,12 +27,16 @@ def _open(page, site_url, source):  # noqa: F811
     assert page.problems == [], page.problems
 
 
+def _units(page, site_url, source, selector, script):  # noqa: F811
+    """Open the source's page and map ``script`` (a JS arrow function of one element) over ``selector``."""
+    _open(page, site_url, source)
+    return page.eval_on_selector_all(f"div.source-text {selector}", f"els => els.map({script})")
+
+
 @pytest.mark.parametrize("source", SOURCES)
 def test_every_sentence_of_the_source_is_on_its_page_in_order(page, site_url, source):  # noqa: F811
-    _open(page, site_url, source)
-    shown = page.eval_on_selector_all(
-        "div.source-text .src-unit",
-        "els => els.map(e => ({id: e.id, text: e.querySelector('.src-text').textContent}))")
+    shown = _units(page, site_url, source, ".src-unit",
+                   "e => ({id: e.id, text: e.querySelector('.src-text').textContent})")
     units = sentences.source_units(source)
     assert [item["id"] for item in shown] == [source_pages.unit_id(source, n) for n in range(1, len(units) + 1)]
     assert [_fold(item["text"]) for item in shown] == [_fold(unit.text) for unit in units]
@@ -40,10 +44,8 @@ def test_every_sentence_of_the_source_is_on_its_page_in_order(page, site_url, so
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_every_claim_links_to_the_section_that_computes_it(page, site_url, source):  # noqa: F811
-    _open(page, site_url, source)
-    links = page.eval_on_selector_all(
-        "div.source-text a.src-id",
-        "els => els.map(e => ({id: e.textContent.trim(), href: e.href, unit: e.closest('.src-unit').id}))")
+    links = _units(page, site_url, source, "a.src-id",
+                   "e => ({id: e.textContent.trim(), href: e.href, unit: e.closest('.src-unit').id})")
     registry = claims.load_claims()
     mine = registry[registry["source"] == source].set_index("id")
     assert sorted({link["id"] for link in links}) == sorted(mine.index)
@@ -65,12 +67,11 @@ def test_every_claim_links_to_the_section_that_computes_it(page, site_url, sourc
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_marks_are_words_not_only_colour(page, site_url, source):  # noqa: F811
-    _open(page, site_url, source)
-    units = page.eval_on_selector_all("div.source-text .src-unit", """els => els.map(e => ({
+    units = _units(page, site_url, source, ".src-unit", """e => ({
         claim: e.classList.contains('src-has-claim'),
         ids: [...e.querySelectorAll('a.src-id')].map(a => a.textContent.trim()),
         verdicts: [...e.querySelectorAll('.src-verdict')].map(v => v.textContent.trim()),
-        reason: (e.querySelector('.src-reason') || {textContent: ''}).textContent.trim()}))""")
+        reason: (e.querySelector('.src-reason') || {textContent: ''}).textContent.trim()})""")
     vocabulary = set(claims.VERDICTS) | {claims.PENDING}
     for unit in units:
         if unit["claim"]:
