@@ -130,9 +130,9 @@ def reasons_table(source: str | None = None, sentence_map: pd.DataFrame | None =
     sentence_map = load_sentences() if sentence_map is None else sentence_map
     rows = sentence_map if source is None else sentence_map[sentence_map["source"] == source]
     counts = rows["not_claim_reason"].value_counts()
-    records = [{"what the sentence holds": "one or more claims", "sentences": int(rows["claim_ids"].map(bool).sum()),
+    records = [{"sentences": int(rows["claim_ids"].map(bool).sum()), "what they hold": "one or more claims",
                 "meaning": "checkable assertions, each in the claims registry"}]
-    records += [{"what the sentence holds": f"no claim: {reason}", "sentences": int(counts.get(reason, 0)),
+    records += [{"sentences": int(counts.get(reason, 0)), "what they hold": f"no claim: {reason}",
                  "meaning": meaning} for reason, meaning in REASONS.items()]
     return pd.DataFrame.from_records(records)
 
