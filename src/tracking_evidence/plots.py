@@ -155,16 +155,35 @@ VERDICT_COLOURS = {
     "supported": "#2e7d32",
     "contradicted": "#c0504d",
     "mixed": "#e0a526",
+    "insufficient evidence": "#6b6b9a",
+    "not verified": "#8e5aa8",
     "not testable here": "#7f7f7f",
     "modelled": "#1f5a96",
     "pending": "#d9d9d9",
 }
+CERTAINTY_COLOURS = {"high": "#0b4d1c", "moderate": "#4f7d3a", "low": "#b9872c", "very low": "#8c2f2f",
+                     "not applicable": "#cccccc"}
+
+
+def _stacked(ax, counts, colours, title):
+    left = np.zeros(len(counts))
+    for key in [k for k in colours if k in counts.columns]:
+        values = counts[key].to_numpy()
+        ax.barh([f"Source {s}" for s in counts.index], values, left=left, color=colours[key], label=key,
+                edgecolor="white")
+        for y, (x0, n) in enumerate(zip(left, values)):
+            if n:
+                ax.text(x0 + n / 2, y, str(n), ha="center", va="center", color="white", fontsize=8)
+        left += values
+    ax.set_title(title, fontsize=9, loc="left")
+    ax.legend(ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False, fontsize=7)
 
 
 def verdict_summary(table):
-    """Horizontal stacked bars: how many claims of each source got each verdict.
+    """Two panels of horizontal stacked bars per source: the claims' verdicts, and their certainty.
 
-    ``table`` is :func:`tracking_evidence.claims.ledger`'s frame (columns ``source`` and ``verdict``).
+    ``table`` is :func:`tracking_evidence.claims.ledger`'s frame (columns ``source``, ``verdict`` and,
+    when present, ``certainty``).
     """
     for column in ("source", "verdict"):
         if column not in table.columns:
@@ -172,20 +191,16 @@ def verdict_summary(table):
     unknown = sorted(set(table["verdict"]) - set(VERDICT_COLOURS))
     if unknown:
         raise ValueError(f"unknown verdict(s) {unknown}")
-    counts = table.groupby(["source", "verdict"]).size().unstack(fill_value=0)
-    order = [v for v in VERDICT_COLOURS if v in counts.columns]
-    counts = counts[order].sort_index(ascending=False)
-    fig, ax = new_figure(figsize=(7, 2.6))
-    left = np.zeros(len(counts))
-    for verdict in order:
-        values = counts[verdict].to_numpy()
-        ax.barh([f"Source {s}" for s in counts.index], values, left=left, color=VERDICT_COLOURS[verdict],
-                label=verdict, edgecolor="white")
-        for y, (x0, n) in enumerate(zip(left, values)):
-            if n:
-                ax.text(x0 + n / 2, y, str(n), ha="center", va="center", color="white", fontsize=9)
-        left += values
-    ax.set_xlabel("Number of claims")
-    ax.legend(ncol=len(order), loc="upper center", bbox_to_anchor=(0.5, -0.3), frameon=False, fontsize=8)
+    import matplotlib.pyplot as plt
+
+    panels = 2 if "certainty" in table.columns else 1
+    fig, axes = plt.subplots(panels, 1, figsize=(7, 2.2 * panels + 0.6), dpi=100, squeeze=False)
+    counts = table.groupby(["source", "verdict"]).size().unstack(fill_value=0).sort_index(ascending=False)
+    _stacked(axes[0, 0], counts, VERDICT_COLOURS, "Verdicts")
+    if panels == 2:
+        certainty = table["certainty"].replace("", "not applicable")
+        counts = table.assign(certainty=certainty).groupby(["source", "certainty"]).size().unstack(fill_value=0)
+        _stacked(axes[1, 0], counts.sort_index(ascending=False), CERTAINTY_COLOURS, "Certainty")
+    axes[-1, 0].set_xlabel("Number of claims")
     fig.tight_layout()
     return fig

@@ -58,6 +58,9 @@ __all__ = [
 SMD_SCALE = {"SD": 1.0, "Hedges g": 1.0, "Cohen d": 1.0, "effect size": 1.0,
              "effect size (standardised mean difference)": 1.0, "SD x 100": 0.01, "percent of SD": 0.01}
 SMD_UNITS = tuple(SMD_SCALE)
+#: Units of a proportion (attainment: enrolment, passing), with the factor to a proportion.
+PROPORTION_SCALE = {"proportion": 1.0, "percentage points": 0.01}
+METRICS = {"SMD": SMD_SCALE, "proportion": PROPORTION_SCALE}
 EVIDENCE_BASES = ("primary, else syntheses", "primary studies", "syntheses")
 PRIMARY_DESIGNS_ALL = ("RCT", "quasi-experimental", "descriptive")
 SYNTHESIS_DESIGNS = ("meta-analysis",)
@@ -77,6 +80,7 @@ class Question:
     constructs: tuple[str, ...]
     subgroups: tuple[str, ...]
     report_as: str = "more tracking"
+    metric: str = "SMD"  # the common unit rows are pooled in: "SMD" or "proportion"
 
     @property
     def sign(self) -> int:
@@ -112,6 +116,10 @@ QUESTIONS = {q.key: q for q in (
              ("subgroup achievement",), ("high",), "detracking"),
     Question("within", "Instruction targeted to level within classes", ("within-class grouping",),
              ("mean achievement",), ("all",)),
+    Question("detrack_attainment", "Detracking reforms and course-taking (enrolment, passing)", ("detracking reform",),
+             ("attainment",), ("all", "low", "named group"), "detracking", "proportion"),
+    Question("detrack_attainment_high", "Detracking reforms and high achievers' course-taking", ("detracking reform",),
+             ("attainment",), ("high",), "detracking", "proportion"),
     Question("socio_emotional", "Tracking, detracking and socio-emotional outcomes",
              ("course tracking", "placement", "acceleration or enrichment", "detracking reform", "system tracking"),
              ("socio-emotional",), ("all", "low", "middle", "high")),
@@ -164,9 +172,10 @@ def with_effects(evidence: pd.DataFrame) -> pd.DataFrame:
     frame["se_used"] = [d[0] for d in derived]
     frame["se_how"] = [d[1] for d in derived]
     sign = frame["sign_more_tracking"].astype("Float64").astype(float)
+    frame["se_raw"] = frame["se_used"]
     scale = frame["unit"].map(SMD_SCALE).astype(float)  # NaN for units that are not SMDs
     frame["smd"] = scale.notna()
-    frame["se_used"] = frame["se_used"] * scale.fillna(1.0)
+    frame["se_used"] = frame["se_raw"] * scale.fillna(1.0)
     frame["yi"] = frame["estimate"].astype(float) * sign * scale.fillna(1.0)
     frame["vi"] = frame["se_used"] ** 2
     frame["has_uncertainty"] = frame["se_used"].notna()
@@ -196,6 +205,13 @@ def eligible(frame: pd.DataFrame, question: Question, contrast: str | None = Non
     match = (frame["contrast"].isin(contrasts) & frame["construct"].isin(question.constructs)
              & frame["subgroup"].isin(question.subgroups) & frame["setting"].isin(settings))
     rows = frame[match].copy()
+    if question.metric != "SMD":  # re-express in the question's metric (proportions for attainment)
+        scale = rows["unit"].map(METRICS[question.metric]).astype(float)
+        sign = rows["sign_more_tracking"].astype("Float64").astype(float)
+        rows["smd"] = scale.notna()  # "in the question's metric"
+        rows["se_used"] = rows["se_raw"] * scale.fillna(1.0)
+        rows["yi"] = rows["estimate"].astype(float) * sign * scale.fillna(1.0)
+        rows["vi"] = rows["se_used"] ** 2
     allowed = _designs_for(evidence_base, tuple(designs))
     role = rows["estimate_role"].to_numpy()
     design = rows["design"].to_numpy()
@@ -204,7 +220,7 @@ def eligible(frame: pd.DataFrame, question: Question, contrast: str | None = Non
         [role != "primary", ~np.isin(design, allowed), ~rows["smd"].to_numpy(bool), ~rows["has_uncertainty"].to_numpy(bool)],
         [np.char.add(role.astype(str), ", not the primary estimate"),
          np.char.add(design.astype(str), f": outside the evidence base ({evidence_base})"),
-         np.char.add(np.char.add("unit '", unit.astype(str)), "' is not a standardised mean difference"),
+         np.char.add(np.char.add("unit '", unit.astype(str)), f"' is not in the question's metric ({question.metric})"),
          np.full(len(rows), "no uncertainty published")],
         default="") if len(rows) else np.array([], dtype=str)
     rows["excluded_because"] = reasons

@@ -118,7 +118,8 @@ def fragile_below() -> float:
 
 def glue_claim(claim_id: str, prefix: str = "") -> None:
     """Glue what a chapter shows of ``claim_id``: ``<p><id>_box`` (the verdict box), ``_verdict``,
-    ``_certainty``, ``_robustness`` (percent of specifications), ``_headline`` and ``_quote``."""
+    ``_certainty``, ``_robustness`` (percent of specifications), ``_headline``, ``_quote`` and
+    ``_needs`` (what would settle each part not yet judged)."""
     from ..claims import load_claims
     from ..gluing import glue
 
@@ -130,3 +131,6 @@ def glue_claim(claim_id: str, prefix: str = "") -> None:
     glue(f"{key}_robustness", 100 * m.robustness)
     glue(f"{key}_headline", m.default.headline)
     glue(f"{key}_quote", load_claims().set_index("id").loc[claim_id, "quote"])
+    needs = [f"{p.name}: {p.needs}" for p in m.default.parts if p.needs]
+    glue(f"{key}_needs", "; ".join(needs) if needs else "evidence that moves the deciding estimate across its "
+                                                         "threshold (see the specification curve)")

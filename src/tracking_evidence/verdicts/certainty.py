@@ -38,10 +38,11 @@ DOMAINS = ("risk of bias", "inconsistency", "imprecision", "indirectness", "publ
 
 declare("i2_large", 0.75, (0.50, 0.75, 0.90),
         "I² above which heterogeneity is a serious inconsistency; 0.75 is 'considerable' in the Cochrane Handbook's "
-        "overlapping bands (50-90% substantial, 75-100% considerable)", cite="higgins2023cochrane")
+        "overlapping bands (50-90% substantial, 75-100% considerable), as tabulated by Rücker et al.",
+        cite="rucker2008undue")
 declare("min_studies_precise", 5, (3, 5, 10),
         "fewer independent studies than this is downgraded for imprecision even when the interval is narrow: with few "
-        "clusters the robust SE is itself uncertain", cite="tipton2015small")
+        "clusters the robust SE is itself uncertain and tests over-reject", cite="pustejovsky2018small")
 
 
 @dataclass(frozen=True)

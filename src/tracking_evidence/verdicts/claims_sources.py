@@ -1,0 +1,330 @@
+"""Rules for the claims the sentence map added (B12-B18, C8-C22): how widely views are held, what
+advocates do, how persistent gaps are, what detracking does for access and teachers, and the
+normative sentences. Many are not testable with what this book has: the rule says so and names
+the data that would settle it, so that the claim is listed, quoted and explained."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import cache
+
+from statsmodels.stats.proportion import proportion_confint
+
+from .. import gaps, models
+from ..evidence import load_evidence
+from .certainty import Downgrade, grade, not_applicable
+from .claims_reanalysis import WEIGHING, _weigh
+from .common import effect_part, fmt
+from .core import Deciding, Part
+from .parameters import declare
+from .registry import Judgement, judge, rule
+
+declare("majority_share", 0.5, (0.5, 0.6, 0.67),
+        "a view 'held' by a group: more than this share of a representative sample; a bare majority to two thirds")
+
+
+def _untestable(claim_id: str, name: str, because: str, needs: str, headline: str | None = None) -> Judgement:
+    part = Part(name, "not testable here", because, needs=needs)
+    return Judgement(claim_id, (part,), headline or f"not testable here: {because}; would settle it: {needs}")
+
+
+NOT_TESTABLE = "the claim is about beliefs, motives or practices that no data the book holds measures"
+
+
+@rule("B12", admits=("not testable here",), why_not=NOT_TESTABLE)
+def b12(spec) -> Judgement:
+    return _untestable("B12", "how widely the view is held in K-12 circles",
+                       "no coded survey asks K-12 educators whether tracking causes race-linked disparities",
+                       "a representative survey of K-12 teachers and administrators on that question")
+
+
+@rule("B13", admits=("not testable here",), why_not=NOT_TESTABLE)
+def b13(spec) -> Judgement:
+    return _untestable("B13", "the view's dominance in schools of education",
+                       "the only survey of education professors coded (Public Agenda 1997) asks nothing about grouping",
+                       "a survey of education faculty, repeated over time, on tracking and detracking")
+
+
+@rule("B14", admits=("supported", "contradicted"))
+def b14(spec) -> Judgement:
+    """Advocates misrepresent the literature: judged on the one advocacy text the book holds
+    (Source C): its statements about what studies show (C3, C11) against the weighed evidence.
+    A statement the evidence supports is represented fairly (contradicts B14); one the evidence
+    contradicts, or cannot support, is misrepresented (supports B14)."""
+    parts = []
+    certainty = grade("descriptive", "convenience sample", [Downgrade("indirectness", 1, "one advocacy text")])
+    for cid in ("C3", "C11"):
+        verdict = judge(cid).verdict
+        if verdict == "supported":
+            parts.append(Part(f"{cid}: what studies show", "contradicted",
+                              f"the weighed evidence supports {cid}", certainty=certainty))
+        elif verdict in ("contradicted", "insufficient evidence"):
+            parts.append(Part(f"{cid}: what studies show", "supported",
+                              f"{cid} says studies have shown it; the weighed evidence is {verdict}", certainty=certainty))
+        else:
+            parts.append(Part(f"{cid}: what studies show", "insufficient evidence", f"{cid} is {verdict}",
+                              needs=f"a verdict on {cid}"))
+    return Judgement("B14", tuple(parts), "Source C's statements of what studies have shown, against the weighed "
+                                          "evidence: " + "; ".join(f"{p.name} {p.verdict}" for p in parts))
+
+
+@rule("B15", admits=("insufficient evidence", "contradicted", "not testable here"),
+      why_not="'this fact is disregarded' presupposes B8; if B8 is not established there is no fact to disregard, "
+              "and whether advocates disregard it is a question about texts no data here measures")
+def b15(spec) -> Judgement:
+    b8 = judge("B8").verdict
+    if b8 == "supported":
+        part = Part("advocates disregard the fact", "not testable here", "B8 is supported; whether advocates "
+                    "disregard it needs a content analysis of advocacy texts",
+                    needs="a content analysis of detracking advocacy texts")
+    elif b8 == "contradicted":
+        part = Part("the presupposed fact", "contradicted", "B8 (all students benefit from targeted instruction) is "
+                    "contradicted", certainty=grade("descriptive", "sample"))
+    else:
+        part = Part("the presupposed fact", "insufficient evidence", f"B8 is {b8}: the 'fact' is not established",
+                    needs="the evidence that would settle B8")
+    return Judgement("B15", (part,), part.because)
+
+
+@rule("B16", admits=("not testable here",), why_not=NOT_TESTABLE)
+def b16(spec) -> Judgement:
+    return _untestable("B16", "advocates' lack of concern with equity outside the classroom",
+                       "concern is a property of texts and people, not measured here",
+                       "a content analysis of advocacy texts for outcomes beyond the classroom")
+
+
+@rule("B17", admits=("not testable here",),
+      why_not="a claim about what education in general does; the book's coded evidence is about tracking intensity, "
+              "and returns to schooling are outside it")
+def b17(spec) -> Judgement:
+    return _untestable("B17", "education opens doors outside the classroom",
+                       "the book codes effects of tracking, not returns to education in general",
+                       "estimates of the earnings and opportunity returns to schooling, with their uncertainty")
+
+
+@cache
+def _model_gap_only(calibration_end: str, section_cost: float) -> dict:
+    """Mean gain at the optimum of mean achievement, and at the optimum of the disparity alone."""
+    import numpy as np
+
+    base = models.central_params()
+    table = models.calibration()
+    alpha = {"estimate": table.loc["alpha", "central"], "ci_low": table.loc["alpha", "low"],
+             "ci_high": table.loc["alpha", "high"]}[calibration_end]
+    p = replace(base, alpha=float(alpha), kappa=float(section_cost), epsilon=0.0)
+    grid = np.linspace(0, 1, 201)
+    g = models.gains(p, grid)
+    mean = sum(getattr(p, f"p_{b}") * g[b] for b in models.BANDS)
+    gap = g["top"] - g["bottom"]
+    s_mean = float(grid[int(np.argmax(mean))])
+    s_gap = float(grid[int(np.argmin(gap))])
+    return {"s_mean": s_mean, "s_gap": s_gap, "loss": float(mean.max() - mean[int(np.argmin(gap))])}
+
+
+@rule("B18", params=("calibration_end", "section_cost"), admits=("modelled",),
+      why_not="B18 is normative: the model shows what judging success by disparities alone costs the mean student")
+def b18(spec) -> Judgement:
+    n = _model_gap_only(spec["calibration_end"], spec["section_cost"])
+    conflict = n["loss"] > 0
+    conclusion = "judging by disparities alone lowers the mean gain" if conflict else "no conflict in the model"
+    because = (f"the model's best share of tracked instruction for the mean is {n['s_mean']:.2f}, for the top-bottom "
+               f"gap alone {n['s_gap']:.2f}; choosing by the gap costs {n['loss']:.3f} SD of mean gain")
+    part = Part("success judged by within-class disparities alone", "modelled", because,
+                Deciding("mean gain given up", n["loss"], unit="SD", threshold=0.0),
+                not_applicable("a model of value choices"), conclusion=conclusion)
+    return Judgement("B18", (part,), f"{conclusion}: {because}")
+
+
+@cache
+def _naep_ltt_gap() -> dict:
+    rows = load_evidence().set_index("id")
+    black, white = rows.loc["E135"], rows.loc["E136"]
+    gap = float(white["estimate"] - black["estimate"])
+    se = float((white["se"] ** 2 + black["se"] ** 2) ** 0.5)
+    return {"gap": gap, "se": se, "rows": ("E135", "E136")}
+
+
+@rule("C8", params=("gap_meaningful", "ci_level"))
+def c8(spec) -> Judgement:
+    from scipy import stats
+
+    z = stats.norm.ppf(0.5 + spec["ci_level"] / 2)
+    eg = gaps.egsingle_gaps()
+    eg = eg[eg["school_grade"] <= 5]
+    late = eg[eg["school_grade"] == eg["school_grade"].max()]
+    worst = late.loc[late["boot_ci_low"].idxmin()]
+    cohort = Part("the gap persists through the grades (Chicago, grades 1-5)",
+                  "supported" if worst["boot_ci_low"] > spec["gap_meaningful"] else
+                  "contradicted" if worst["boot_ci_high"] < spec["gap_meaningful"] else "insufficient evidence",
+                  f"grade-5 gaps {fmt(late['d'].min())} to {fmt(late['d'].max())} SD (lowest interval from "
+                  f"{fmt(worst['boot_ci_low'])})",
+                  Deciding("smallest grade-5 gap", float(worst["d"]), float(worst["boot_ci_low"]),
+                           float(worst["boot_ci_high"]), "SD", spec["gap_meaningful"]),
+                  grade("descriptive", "convenience sample", [Downgrade("indirectness", 1, "one city, one cohort")]),
+                  needs="gaps precise enough to place against the threshold")
+    n = _naep_ltt_gap()
+    lo, hi = n["gap"] - z * n["se"], n["gap"] + z * n["se"]
+    decades = Part("the gap persists over decades (NAEP long-term trend, age 9 reading)",
+                   "supported" if lo > 0 else "contradicted",
+                   f"White-Black gap {n['gap']:.0f} points in 2012 (interval {lo:.0f} to {hi:.0f}; rows "
+                   f"{', '.join(n['rows'])}), four decades after 1971; smaller than it was, not gone",
+                   Deciding("White-Black gap in 2012 (NAEP points)", n["gap"], lo, hi, "points", 0.0),
+                   grade("descriptive", "population measurement", [Downgrade("indirectness", 1, "one age and subject")]))
+    return Judgement("C8", (cohort, decades), "gaps that are still there four decades on (NAEP) and through the "
+                                              "early grades (Chicago): persistent, though the NAEP gap has narrowed")
+
+
+@rule("C9", admits=("not testable here",), why_not=NOT_TESTABLE)
+def c9(spec) -> Judgement:
+    return _untestable("C9", "the gap prompted calls for action", "a claim about the history of policy debate",
+                       "the policy record (e.g. the title and findings of the No Child Left Behind Act, read in the "
+                       "statute)")
+
+
+@rule("C10", admits=("supported", "not testable here"),
+      why_not="an existence claim about a proposal: a document that proposes it supports it; no document can show "
+              "that nobody proposed it")
+def c10(spec) -> Judgement:
+    part = Part("detracking is a proposed solution", "supported",
+                "Source B, written against detracking, reports what 'supporters of de-tracking argue' (B3, B11): an "
+                "independent text documents the proposal", certainty=grade("descriptive", "sample"))
+    return Judgement("C10", (part,), part.because)
+
+
+@rule("C11", params=WEIGHING + ("sesoi", "subgroup_correlation"))
+def c11(spec) -> Judgement:
+    sub = {k: spec[k] for k in WEIGHING + ("sesoi",)}
+    parts = list(judge("C2", **sub).parts)
+    parts += [p for p in judge("C6", **sub).parts if p.name == "low achievers"]
+    parts += list(judge("C3", **sub, subgroup_correlation=spec["subgroup_correlation"]).parts)
+    return Judgement("C11", tuple(parts), "'shown to have several benefits': each benefit judged on the weighed "
+                                          "evidence: " + "; ".join(f"{p.name} {p.verdict}" for p in parts))
+
+
+@rule("C12", params=WEIGHING)
+def c12(spec) -> Judgement:
+    part = effect_part("access to courses widens for students once held back", _weigh("detrack_attainment",
+                       "detracking reform", spec), sign=1, sesoi=0.0, spec=spec,
+                       label="effect of detracking on course-taking (proportion)", unit="proportion",
+                       what="detracking and course-taking of previously lower-placed students")
+    return Judgement("C12", (part,), f"course-taking after detracking, weighed: {part.verdict} ({part.because})")
+
+
+@rule("C13", admits=("not testable here",), why_not=NOT_TESTABLE)
+def c13(spec) -> Judgement:
+    return _untestable("C13", "detracking benefits teachers", "no coded estimate measures teachers' outcomes "
+                       "(satisfaction, workload, retention) under detracking",
+                       "teachers' outcomes in detracked and tracked schools, with their uncertainty")
+
+
+@rule("C14", admits=("not testable here",), why_not=NOT_TESTABLE)
+def c14(spec) -> Judgement:
+    return _untestable("C14", "detracking fosters collaboration", "collaboration is not measured in anything coded; "
+                       "Sequoia's common prep period was an input the reform paid for, not an outcome",
+                       "measured collaboration (time, frequency) before and after detracking")
+
+
+def _share_part(name: str, row_id: str, threshold: float, level: float) -> Part:
+    row = load_evidence().set_index("id").loc[row_id]
+    share = float(row["estimate"]) / 100
+    n = int(row["n"]) if row["n"] == row["n"] else None
+    if n is None:
+        return Part(name, "insufficient evidence", f"{share:.0%} ({row_id}), sample size not published",
+                    needs="the survey's sample size")
+    lo, hi = proportion_confint(round(share * n), n, alpha=1 - level, method="wilson")
+    certainty = grade("descriptive", "sample", [Downgrade("indirectness", 1, "one poll; an opt-in online panel")])
+    deciding = Deciding(name, share, float(lo), float(hi), "share", threshold)
+    because = f"{share:.0%} of {n} respondents (Wilson interval {lo:.0%} to {hi:.0%}; {row_id})"
+    if lo > threshold:
+        return Part(name, "supported", because, deciding, certainty)
+    if hi < threshold:
+        return Part(name, "contradicted", because, deciding, certainty)
+    return Part(name, "insufficient evidence", because, deciding, certainty, needs="a larger sample")
+
+
+@rule("C15", params=("majority_share", "ci_level"))
+def c15(spec) -> Judgement:
+    belief = _share_part("parents value advanced classes", "E128", spec["majority_share"], spec["ci_level"])
+    resistance = Part("resistance is a significant obstacle", "not testable here",
+                      "resistance to detracking is documented qualitatively, not measured",
+                      needs="a study of detracking reforms that measures opposition and whether it stopped them")
+    return Judgement("C15", (belief, resistance), f"parents' belief: {belief.because}; resistance as an obstacle is "
+                                                  "not measured")
+
+
+@rule("C16", params=WEIGHING + ("sesoi",))
+def c16(spec) -> Judgement:
+    challenge = effect_part("grouping gives high achievers the challenge they need", _weigh("high", "course tracking",
+                            spec), sign=1, sesoi=spec["sesoi"], spec=spec,
+                            label="effect of course tracking on high achievers", what="course tracking for high achievers")
+    rigour = effect_part("detracking makes education less rigorous", _weigh("detrack_attainment_high",
+                         "detracking reform", spec), sign=-1, sesoi=0.0, spec=spec,
+                         label="fall in high achievers' course-taking under detracking", unit="proportion",
+                         what="detracking and high achievers' advanced course-taking")
+    return Judgement("C16", (challenge, rigour), f"high achievers' gain from grouping: {challenge.verdict}; "
+                                                 f"rigour: {rigour.verdict}")
+
+
+@rule("C17", admits=("not testable here",), why_not=NOT_TESTABLE)
+def c17(spec) -> Judgement:
+    return _untestable("C17", "the belief that detracking is too costly is an obstacle",
+                       "no survey of leaders' perceived barriers is coded (C5 judges whether the belief is right)",
+                       "a survey of district leaders on the barriers to detracking")
+
+
+@rule("C18", params=("pilot_effect", "pilot_schools", "pilot_randomise", "pilot_pretest"))
+def c18(spec) -> Judgement:
+    from .claims_gaps import _pilot_numbers
+
+    n = _pilot_numbers(spec)
+    because = (f"{spec['pilot_schools']} schools, {spec['pilot_randomise']} randomised, pretest "
+               f"{spec['pilot_pretest']}: smallest detectable effect {n['mdes']:.2f} SD against {spec['pilot_effect']:g} "
+               f"SD; {n['needed']} schools would detect it")
+    deciding = Deciding("minimum detectable effect of the pilot", n["mdes"], unit="SD", threshold=spec["pilot_effect"])
+    certainty = grade("descriptive", "sample", [Downgrade("indirectness", 1, "power arithmetic with ICC and R² from "
+                                                                            "the shipped data")])
+    verdict = "supported" if n["mdes"] <= spec["pilot_effect"] else "contradicted"
+    return Judgement("C18", (Part("a pilot can evaluate effectiveness", verdict, because, deciding, certainty),),
+                     because)
+
+
+NORMATIVE_UNTESTABLE = ("a normative claim with no model here: the book can say what evidence would bear on its "
+                        "premise, not judge the value")
+
+
+@rule("C19", admits=("not testable here",), why_not=NORMATIVE_UNTESTABLE)
+def c19(spec) -> Judgement:
+    return _untestable("C19", "training is needed", "no trial varies training within detracking; the EEF trial of "
+                       "training for setting found no gain (E068, E069, without intervals)",
+                       "a trial of detracking with and without teacher training")
+
+
+@rule("C20", admits=("not testable here",), why_not=NORMATIVE_UNTESTABLE)
+def c20(spec) -> Judgement:
+    return _untestable("C20", "a shift in mindset is required", "teachers' beliefs are not measured against reform "
+                       "outcomes in anything coded", "reform outcomes by measured teacher beliefs")
+
+
+@rule("C21", admits=("not testable here",), why_not=NORMATIVE_UNTESTABLE)
+def c21(spec) -> Judgement:
+    return _untestable("C21", "communication is essential", "no study compares reforms with and without engagement "
+                       "of parents", "detracking reforms compared by how they engaged parents, teachers and students")
+
+
+@rule("C22", params=("equity_weight", "calibration_end", "section_cost"), admits=("modelled",),
+      why_not="C22 is normative: the model says under which values detracking's benefits outweigh its costs")
+def c22(spec) -> Judgement:
+    base = models.central_params()
+    table = models.calibration()
+    alpha = {"estimate": table.loc["alpha", "central"], "ci_low": table.loc["alpha", "low"],
+             "ci_high": table.loc["alpha", "high"]}[spec["calibration_end"]]
+    p = replace(base, alpha=float(alpha), epsilon=float(spec["equity_weight"]), kappa=float(spec["section_cost"]))
+    s_star = models.optimum(p)
+    value = float(models.welfare(p, 0.0) - models.welfare(p, 1.0))
+    conclusion = "detracking is worth it in the model" if value > 0 else "detracking is not worth it in the model"
+    because = (f"equity weight {spec['equity_weight']:g}: welfare of no tracking minus full streaming {value:+.3f} "
+               f"(optimum {s_star:.2f})")
+    part = Part("the benefits are worth the effort", "modelled", because,
+                Deciding("welfare of detracking minus full streaming", value, threshold=0.0),
+                not_applicable("a model of value choices"), conclusion=conclusion)
+    return Judgement("C22", (part,), f"{conclusion}: {because}; it turns on the equity weight, a value judgement")
