@@ -162,7 +162,6 @@ def calibration() -> pd.DataFrame:
     ``data/evidence.csv`` alpha is an assumption, varied from 0 to a 0.5 SD first-subject gain.
     """
     inputs = band_inputs()
-    models = peers.peer_models("mean")
     shares = tuple(float(inputs.loc[b, "p"]) for b in BANDS)
     rows = []
 
@@ -173,10 +172,17 @@ def calibration() -> pd.DataFrame:
 
     h_central = 0.5
     add("h", h_central, 0.0, 1.0, "assumption", "decline of the marginal targeting gain across subjects")
+    # one peer slope for every band (equal band slopes are not rejected: peers.peer_slope_equality),
+    # its range from the slope corrected for an intake reliability of 0.7 (the "phantom" contextual
+    # effect) to the top of its 95% CI; band tracks move classmates' intake outside the range any
+    # school shows (peers.extrapolation_check), so the peer term is an extrapolation
+    common = peers.common_peer_slope()
+    corrected = peers.contextual_sensitivity()
+    low = float(corrected["gamma_corrected"].min())
     for band in BANDS:
-        c = models[band].coef("peer_mean")
-        add(f"gamma_{band}", c["estimate"], c["ci_low"], c["ci_high"], "book estimate",
-            "peer-mean slope, Exam MixedLM, 95% CI as range")
+        add(f"gamma_{band}", common["gamma"], low, common["ci_high"], "book estimate",
+            "common peer-mean slope (Exam, MixedLM); low: corrected for intake reliability 0.7; high: 95% CI top; "
+            "an extrapolation beyond observed school intakes")
     add("kappa", 0.5, 0.0, 1.0, "assumption",
         "SD cost of doubling the sections with the same resources: no estimate here; wide range, midpoint")
     add("epsilon", 0.0, 0.0, 1.0, "assumption",

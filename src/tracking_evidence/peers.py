@@ -61,6 +61,10 @@ __all__ = [
     "band_tracks",
     "band_peer_change",
     "spread_numbers",
+    "common_peer_slope",
+    "corrected_contextual",
+    "contextual_sensitivity",
+    "extrapolation_check",
 ]
 
 BANDS = ("bottom", "middle", "top")
@@ -558,3 +562,76 @@ def spread_numbers() -> dict:
             "band_ratio": float(table.loc[table["tracks"].str.contains("band"), "ratio"].iloc[0])}
 
 
+
+
+# ----------------------------------------------------------------------------------------------
+# What a referee asks of a contextual effect: one slope first, measurement error, observed range
+# ----------------------------------------------------------------------------------------------
+
+
+@cache
+def common_peer_slope() -> dict:
+    """One peer-mean slope for all bands (band intercepts and own-score slopes kept), REML.
+
+    Band-specific slopes carry a conclusion only if equal slopes are rejected
+    (:func:`peer_slope_equality`); otherwise this common slope is the estimate to use."""
+    frame = peer_composition()
+    formula = "normexam ~ C(band) + standlrt + peer_mean - 1"
+    fit = fit_mixedlm(frame[["normexam", "band", "standlrt", "peer_mean", "school"]], formula)
+    peer, own = fit.coef("peer_mean"), fit.coef("standlrt")
+    return {"gamma": peer["estimate"], "ci_low": peer["ci_low"], "ci_high": peer["ci_high"], "se": peer["se"],
+            "beta_own": own["estimate"], "n_students": fit.n_students, "n_schools": fit.n_schools}
+
+
+def corrected_contextual(gamma: float, beta_own: float, reliability: float, icc_intake: float) -> float:
+    r"""The peer-mean slope corrected for measurement error in the student's own intake score.
+
+    With a fallible own score, the within-school slope is attenuated by the within-school
+    reliability :math:`r_w = 1 - (1 - r)/(1 - \rho_x)` (the error variance :math:`1 - r` is all
+    within schools; :math:`\rho_x` is the intake score's ICC), and the part of own ability left
+    uncontrolled loads onto the school mean: the manifest contextual slope overstates the true
+    one by about :math:`\beta_{own}(1/r_w - 1)` (the "phantom" contextual effect of Lüdtke et al.
+    2008 and Televantou et al. 2015). Returns :math:`\gamma - \beta_{own}(1/r_w - 1)`.
+    """
+    if not 0 < reliability <= 1:
+        raise ValueError(f"reliability must lie in (0, 1], got {reliability}")
+    if not 0 <= icc_intake < 1:
+        raise ValueError(f"the intake ICC must lie in [0, 1), got {icc_intake}")
+    r_within = 1 - (1 - reliability) / (1 - icc_intake)
+    if r_within <= 0:
+        raise ValueError(f"reliability {reliability} leaves no true within-school variance at ICC {icc_intake}")
+    return gamma - beta_own * (1 / r_within - 1)
+
+
+RELIABILITIES = (0.7, 0.8, 0.9, 1.0)  # assumed: the intake test's reliability is not published where read
+
+
+@cache
+def contextual_sensitivity(reliabilities=RELIABILITIES) -> pd.DataFrame:
+    """The common peer slope corrected for an intake-score reliability of 0.7 to 1 (1 = no correction)."""
+    from .gaps import variance_decomposition
+
+    common = common_peer_slope()
+    icc = variance_decomposition(data.load_exam(), "standlrt", "school").icc
+    return pd.DataFrame([{"reliability": r, "intake_icc": icc,
+                          "gamma_corrected": corrected_contextual(common["gamma"], common["beta_own"], r, icc)}
+                         for r in reliabilities])
+
+
+@cache
+def extrapolation_check() -> pd.DataFrame:
+    """Per band: the range of classmates' mean intake observed across schools, and the share of the
+    band's students whose classmates' mean intake under band tracks would lie outside it (a
+    prediction there is an extrapolation, not a description of any observed school)."""
+    frame = peer_composition()
+    lo, hi = float(frame["peer_mean"].min()), float(frame["peer_mean"].max())
+    cell = frame.groupby(["school", "band"], observed=True)["standlrt"]
+    cell_n = cell.transform("size")
+    tracked = (cell.transform("sum") - frame["standlrt"]) / (cell_n - 1).where(cell_n > 1)
+    rows = []
+    for band in BANDS:
+        mine = tracked[(frame["band"] == band) & (cell_n > 1)]
+        outside = (mine < lo) | (mine > hi)
+        rows.append({"band": band, "observed_low": lo, "observed_high": hi,
+                     "tracked_mean": float(mine.mean()), "share_outside": float(outside.mean())})
+    return pd.DataFrame(rows).set_index("band")
