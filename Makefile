@@ -34,9 +34,9 @@ data: $(STAMP)
 	$(BIN)/python scripts/make_data.py
 	rm -rf _build/.jupyter_cache
 
-# Rerun the R reference scripts (metafor, lme4) that write the committed test fixtures.
+# Rerun the R reference scripts (metafor, clubSandwich, lme4) that write the committed test fixtures.
 references:
-	@command -v Rscript >/dev/null || { echo "Rscript not found: apt-get install r-base-core r-cran-metafor r-cran-lme4 r-cran-mlmrev"; exit 1; }
+	@command -v Rscript >/dev/null || { echo "Rscript not found: apt-get install r-base-core r-cran-metafor r-cran-clubsandwich r-cran-metadat r-cran-lme4 r-cran-mlmrev r-cran-jsonlite"; exit 1; }
 	for script in tests/reference/*.R; do Rscript "$$script" || exit 1; done
 
 # Measure cold builds (serial and parallel), rebuilds, each chapter, the engine and `make test`:

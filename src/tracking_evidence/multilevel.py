@@ -335,23 +335,22 @@ def _ascend(model: _ThreeLevel, start: np.ndarray, fixed: np.ndarray, scale: flo
 
     A component at 0 whose score is not positive stays at 0 (the Karush-Kuhn-Tucker condition of
     the boundary), and so do the ``fixed`` ones; the others take the Newton step, projected onto
-    sigma2 >= 0 and halved until the likelihood does not decrease."""
+    sigma2 >= 0 and shortened until the likelihood does not decrease. Converged when the
+    projected Newton step itself is negligible (not merely the step taken)."""
     point = model.evaluate(np.maximum(start, 0.0))
     for _ in range(_MAXITER):
         free = ~fixed & ~((point.theta <= 0) & (point.score <= 0))
         if not free.any():
             return point, True
-        accepted = None
-        for direction in (_newton_direction(point, free), _scaled_gradient(point, free)):
-            accepted = _line_search(model, point, direction)
-            if accepted is not None:
-                break
-        if accepted is None:  # no ascent direction improves the likelihood: a maximum
+        newton = _newton_direction(point, free)
+        if np.max(np.abs(np.maximum(point.theta + newton, 0.0) - point.theta)) <= _STEP_TOL * scale:
             return point, True
-        change = np.max(np.abs(accepted.theta - point.theta))
+        accepted = _line_search(model, point, newton)
+        if accepted is None:
+            accepted = _line_search(model, point, _scaled_gradient(point, free))
+        if accepted is None:  # no ascent along either direction, yet the Newton step is not small
+            return point, False
         point = accepted
-        if change <= _STEP_TOL * scale:
-            return point, True
     return point, False
 
 
@@ -637,7 +636,8 @@ def robust(result, cluster, vcov: str = "CR2", level: float = 0.95) -> RobustRes
     vr = bread @ meat @ bread
     se = np.sqrt(np.diag(vr))
     df = _satterthwaite(g, K, bread)
-    tstat = wm.coef / se
+    with np.errstate(divide="ignore", invalid="ignore"):  # a perfect fit: se 0, t infinite (0/0 undefined)
+        tstat = wm.coef / se
     crit = special.stdtrit(df, 0.5 + level / 2)
     return RobustResult(
         names=wm.names, coef=wm.coef, se=se, tstat=tstat, df=df, pvalue=2 * special.stdtr(df, -np.abs(tstat)),
