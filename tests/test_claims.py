@@ -1,4 +1,4 @@
-"""The claims registry: quotes verbatim in their sources, chapters real, verdicts computed."""
+"""The claims registry: quotes verbatim in their sources, chapters real; the ledger contract."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 import yaml
 
 from tracking_evidence import claims
-from tracking_evidence.claims import Verdict
 from tracking_evidence.data import DataError
 
 from .conftest import DATA, ROOT
@@ -58,48 +57,38 @@ def test_registry_covers_the_three_sources_and_all_claim_types():
 
 
 def test_ledger_columns_and_vocabulary():
+    from tracking_evidence.verdicts import VERDICTS
+
     table = claims.ledger()
-    for column in ["id", "source", "type", "quote", "chapter", "verdict", "headline"]:
-        assert column in table.columns
+    assert list(table.columns) == claims.LEDGER_COLUMNS
     assert len(table) == len(claims.load_claims())
-    assert set(table["verdict"]) <= set(claims.VERDICTS) | {claims.PENDING}
+    assert set(table["verdict"]) <= set(VERDICTS) | {claims.PENDING}
+    assert set(table["certainty"]) <= {"high", "moderate", "low", "very low", "not applicable", ""}
     assert table["headline"].str.strip().str.len().gt(0).all()
+    assert table["robustness"].between(0, 1).all()
+    assert (table["n_specifications"] >= 1).all()
+    # a fragile verdict is one kept by fewer than two thirds of its specifications, and nothing else is
+    assert (table["fragile"] == (table["robustness"] < 2 / 3)).all()
+    # a verdict that does not hold everywhere names what it is most sensitive to
+    moves = table["robustness"] < 1
+    assert (table.loc[moves, "most_sensitive_to"].str.len() > 0).all()
 
 
-def test_registered_verdicts_belong_to_registered_claims():
-    owners = claims.registered()
-    assert set(owners) <= set(claims.load_claims()["id"])
+def test_every_claim_has_a_rule():
+    from tracking_evidence.verdicts import all_rules
+
+    assert set(all_rules()) == set(claims.load_claims()["id"])
 
 
-def test_verdict_refuses_words_outside_the_vocabulary():
-    with pytest.raises(ValueError, match="not one of"):
-        Verdict("probably true", "headline")
-    with pytest.raises(ValueError, match="needs a headline"):
-        Verdict("supported", "  ")
+def test_ledger_refuses_a_rule_for_an_unknown_claim():
+    from tracking_evidence.verdicts import registry
 
-
-def test_a_second_owner_for_a_claim_is_refused():
-    @claims.verdict_for("Z9")
-    def first() -> Verdict:
-        return Verdict("supported", "x")
-
-    try:
-        with pytest.raises(ValueError, match="Z9 already has a verdict function"):
-
-            @claims.verdict_for("Z9")
-            def second() -> Verdict:
-                return Verdict("supported", "y")
-    finally:
-        claims._REGISTRY.pop("Z9", None)
-
-
-def test_ledger_refuses_a_verdict_for_an_unknown_claim():
-    claims._REGISTRY["Z8"] = lambda: Verdict("supported", "x")
+    registry._RULES["Z8"] = registry._RULES["A3"]
     try:
         with pytest.raises(ValueError, match=r"claims not in the registry: \['Z8'\]"):
             claims.ledger()
     finally:
-        claims._REGISTRY.pop("Z8", None)
+        registry._RULES.pop("Z8", None)
 
 
 def test_edited_quote_is_caught(data_copy):
@@ -167,3 +156,6 @@ def test_verdict_summary_refuses_unknown_verdicts_and_missing_columns():
     figure = plots.verdict_summary(pd.DataFrame({"source": ["A", "A", "B"], "verdict": ["mixed", "mixed", "pending"]}))
     widths = sorted(round(p.get_width()) for p in figure.axes[0].patches if p.get_width() > 0)
     assert widths == [1, 2]
+    with_certainty = plots.verdict_summary(pd.DataFrame({"source": ["A", "B"], "verdict": ["supported", "modelled"],
+                                                         "certainty": ["low", "not applicable"]}))
+    assert len(with_certainty.axes) == 2

@@ -1081,7 +1081,7 @@ class PretestR2:
 
 
 def pretest_r2(df: pd.DataFrame, outcome: str, pretest: str, cluster: str, data: str = "") -> PretestR2:
-    """:math:`R_2^2 = 1 - \tau^2_{cond}/\tau^2`, :math:`R_1^2 = 1 - \sigma^2_{cond}/\sigma^2` from random-
+    r""":math:`R_2^2 = 1 - \tau^2_{cond}/\tau^2`, :math:`R_1^2 = 1 - \sigma^2_{cond}/\sigma^2` from random-
     intercept models without and with the pretest (student level, as Bloom et al. 2007 do)."""
     import warnings
 

@@ -258,7 +258,7 @@ SUPPORTS = ("none", "double dose", "common prep period")
 
 def staffing_with_support(n: int, support: str, cap: int = DEFAULT_CAP, load: int = DEFAULT_LOAD,
                           tracked_shares: Sequence[float] = (0.5, 0.5), below_median: float = 0.5) -> dict:
-    """Teacher FTE of one subject in a grade of ``n`` students: tracked (``tracked_shares``) versus
+    r"""Teacher FTE of one subject in a grade of ``n`` students: tracked (``tracked_shares``) versus
     detracked with ``support`` (see :data:`SUPPORTS`).
 
     Detracked sections are :math:`\lceil n / c \rceil`; a double dose adds the sections that the

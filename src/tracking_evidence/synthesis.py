@@ -120,6 +120,8 @@ QUESTIONS = {q.key: q for q in (
              ("attainment",), ("all", "low", "named group"), "detracking", "proportion"),
     Question("detrack_attainment_high", "Detracking reforms and high achievers' course-taking", ("detracking reform",),
              ("attainment",), ("high",), "detracking", "proportion"),
+    Question("detrack_practice", "Detracking reforms and teachers' differentiation (views or practice)",
+             ("detracking reform",), ("views or practice",), ("all", "named group"), "detracking", "proportion"),
     Question("socio_emotional", "Tracking, detracking and socio-emotional outcomes",
              ("course tracking", "placement", "acceleration or enrichment", "detracking reform", "system tracking"),
              ("socio-emotional",), ("all", "low", "middle", "high")),

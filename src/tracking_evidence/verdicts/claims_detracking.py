@@ -12,6 +12,7 @@ from statsmodels.stats.proportion import proportion_confint
 from .. import sections, synthesis
 from ..evidence import load_evidence
 from .certainty import Downgrade, grade
+from . import claims_gaps  # noqa: F401  (declares parameters these rules share)
 from .claims_reanalysis import WEIGHING, _weigh
 from .common import describe, effect_part, fmt, size_part, synthesis_certainty
 from .core import Deciding, Part

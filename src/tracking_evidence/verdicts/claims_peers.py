@@ -3,7 +3,7 @@ differentiate) and C6 (mixed classrooms help all students: the claim Source C me
 
 from __future__ import annotations
 
-from .. import synthesis
+from . import claims_gaps  # noqa: F401  (declares parameters these rules share)
 from .claims_reanalysis import WEIGHING, _weigh
 from .common import effect_part, no_harm_part
 from .core import Part
@@ -49,13 +49,12 @@ def b8(spec) -> Judgement:
 
 @rule("C4", params=WEIGHING + ("sesoi",))
 def c4(spec) -> Judgement:
-    rows = synthesis.book_evidence()
-    comparative = rows[(rows["contrast"] == "detracking reform") & (rows["construct"] == "views or practice")]
-    pressure = Part("teachers' pressure to differentiate", "insufficient evidence",
-                    f"{len(comparative)} coded estimates compare teachers' differentiation in tracked and detracked "
-                    "classes; surveys of teachers in mixed classes (shown in the chapter) have no tracked comparison",
-                    needs="a survey or time-use study comparing how much teachers differentiate (or feel pressed to) in "
-                          "tracked and detracked classes, with its uncertainty")
+    # pressure (a share of teachers, or of time) under detracking minus under tracking: C4 says it falls
+    pressure = effect_part("teachers' pressure to differentiate", _weigh("detrack_practice", "detracking reform", spec),
+                           sign=-1, sesoi=0.0, spec=spec, unit="proportion",
+                           label="change in teachers' reported differentiation under detracking",
+                           what="surveys or time-use studies comparing teachers' differentiation in tracked and "
+                                "detracked classes (surveys of teachers in mixed classes alone have no comparison)")
     spread = Part("wider range of prior achievement to teach", "not testable here",
                   "a mixed class is more spread than a track cut on the same score by construction: the ratio is "
                   "arithmetic, not evidence",

@@ -39,6 +39,9 @@ declare("tracking_contrast", "system tracking", ("system tracking", "course trac
         "between-school (system) tracking, which the inequality literature studies most, or course tracking within "
         "schools")
 
+#: Which figures of a quote are calendar years (a reading of the text, not a threshold of judgement).
+YEARS = (1900, 2100)
+
 #: Figures of Source A and the rows of data/evidence.csv that hold the primary source's figure.
 FIGURE_ROWS = {"analyses": "E154", "g_achievement": "E001", "g_inequality": "E002"}
 
@@ -80,7 +83,7 @@ def a2(spec) -> Judgement:
     figures = figures_in(quote, glued=True)
     source = _rows().loc[FIGURE_ROWS["analyses"], "quote"]
     parts = [figure_part("number of analyses", 53.0 if 53.0 in figures else figures[-1], FIGURE_ROWS["analyses"])]
-    for year in (f for f in figures if 1900 < f < 2100):
+    for year in (f for f in figures if YEARS[0] < f < YEARS[1]):
         found = figure_in_text(year, source)
         parts.append(Part(f"year {year:g}", "supported" if found else "not verified",
                           f"{year:g} {'is' if found else 'is not'} in the abstract's sentence",

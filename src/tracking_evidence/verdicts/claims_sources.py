@@ -12,6 +12,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from .. import gaps, models
 from ..evidence import load_evidence
+from . import claims_gaps, claims_models  # noqa: F401  (they declare parameters these rules share)
 from .certainty import Downgrade, grade, not_applicable
 from .claims_reanalysis import WEIGHING, _weigh
 from .common import effect_part, fmt
@@ -149,8 +150,7 @@ def c8(spec) -> Judgement:
     from scipy import stats
 
     z = stats.norm.ppf(0.5 + spec["ci_level"] / 2)
-    eg = gaps.egsingle_gaps()
-    eg = eg[eg["school_grade"] <= 5]
+    eg = claims_gaps._egsingle()
     late = eg[eg["school_grade"] == eg["school_grade"].max()]
     worst = late.loc[late["boot_ci_low"].idxmin()]
     cohort = Part("the gap persists through the grades (Chicago, grades 1-5)",

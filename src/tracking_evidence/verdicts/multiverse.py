@@ -48,20 +48,15 @@ def specifications(names, limit: int = LIMIT, seed: int = SEED) -> list[dict]:
     if total <= limit:
         return [dict(zip(names, combo)) for combo in itertools.product(*grids)]
     rng = np.random.default_rng(seed)
-    picks = {tuple(int(rng.integers(len(g))) for g in grids) for _ in range(limit * 3)}
-    chosen = sorted(picks)[: limit - 1]
-    specs = [default] + [dict(zip(names, (g[i] for g, i in zip(grids, idx)))) for idx in chosen]
-    return _unique(specs)[:limit]
-
-
-def _unique(specs: list[dict]) -> list[dict]:
-    seen, out = set(), []
-    for s in specs:
-        key = tuple(sorted((k, repr(v)) for k, v in s.items()))
-        if key not in seen:
-            seen.add(key)
-            out.append(s)
-    return out
+    default_index = tuple(g.index(param(n).default) for g, n in zip(grids, names))
+    picks: list[tuple[int, ...]] = []
+    seen = {default_index}
+    while len(picks) < limit - 1:  # distinct draws, the default specification first and only once
+        draw = tuple(int(rng.integers(len(g))) for g in grids)
+        if draw not in seen:
+            seen.add(draw)
+            picks.append(draw)
+    return [default] + [dict(zip(names, (g[i] for g, i in zip(grids, idx)))) for idx in picks]
 
 
 @dataclass(frozen=True)

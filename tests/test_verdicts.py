@@ -1,0 +1,374 @@
+"""The judgement layer: parameters, the rule that combines parts, certainty, the multiverse, and
+for every claim inputs that reach each verdict its kind admits (or the stated reason it cannot)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from tracking_evidence import claims, synthesis
+from tracking_evidence.verdicts import (
+    claims_detracking,
+    claims_gaps,
+    claims_peers,
+    claims_reanalysis,
+    claims_sources,
+    core,
+    multiverse,
+    parameters,
+    registry,
+)
+from tracking_evidence.verdicts.certainty import Downgrade, grade, lowest
+from tracking_evidence.verdicts.core import Part
+
+RULES = registry.all_rules()
+
+
+# ------------------------------------------------------------------------------------------------
+# Parameters
+# ------------------------------------------------------------------------------------------------
+
+
+def test_every_parameter_has_a_default_among_its_values_and_a_reason():
+    assert len(parameters.PARAMETERS) >= 20
+    for p in parameters.PARAMETERS.values():
+        assert p.default in p.values and p.reason.strip()
+
+
+def test_a_parameter_is_declared_once_and_checked():
+    with pytest.raises(ValueError, match="already declared"):
+        parameters.declare("sesoi", 0.05, (0.05,), "again")
+    with pytest.raises(ValueError, match="not among its values"):
+        parameters.Param("x", 3, (1, 2), "r")
+    with pytest.raises(ValueError, match="a reason is required"):
+        parameters.Param("x", 1, (1, 2), " ")
+    with pytest.raises(KeyError, match="does not declare"):
+        parameters.spec_of(("sesoi",), ci_level=0.9)
+    with pytest.raises(ValueError, match="outside its declared values"):
+        parameters.spec_of(("sesoi",), sesoi=0.5)
+
+
+def test_every_rule_names_only_declared_parameters():
+    for rule in RULES.values():
+        for name in rule.params:
+            assert name in parameters.PARAMETERS
+
+
+def test_no_rule_compares_against_a_bare_number_of_its_own():
+    """Thresholds live in parameters: a rule module's comparisons use names, not literals (0 and the
+    boundaries of a share aside), so that every threshold is declared, varied and reported."""
+    import ast
+    import inspect
+
+    for module in (claims_gaps, claims_peers, claims_reanalysis, claims_detracking, claims_sources):
+        tree = ast.parse(inspect.getsource(module))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Compare):
+                for side in [node.left, *node.comparators]:
+                    if isinstance(side, ast.Constant) and isinstance(side.value, (int, float)) \
+                            and not isinstance(side.value, bool):
+                        assert side.value in (0, 1), (module.__name__, ast.unparse(node))
+
+
+# ------------------------------------------------------------------------------------------------
+# Combining parts
+# ------------------------------------------------------------------------------------------------
+
+
+def _p(verdict, name="p"):
+    needs = "" if verdict in core.JUDGED or verdict == "modelled" else "x"
+    return Part(name, verdict, "because", needs=needs)
+
+
+@pytest.mark.parametrize("verdicts, expected", [
+    (["supported"], "supported"),
+    (["contradicted"], "contradicted"),
+    (["supported", "contradicted"], "mixed"),
+    (["mixed"], "mixed"),
+    (["supported", "not testable here"], "supported"),
+    (["supported", "insufficient evidence"], "supported"),
+    (["supported", "insufficient evidence", "insufficient evidence"], "insufficient evidence"),
+    (["not testable here", "modelled"], "modelled"),
+    (["not verified", "not testable here"], "not verified"),
+    (["insufficient evidence", "not verified"], "insufficient evidence"),
+])
+def test_combine_is_one_rule_for_every_claim(verdicts, expected):
+    assert core.combine([_p(v, str(i)) for i, v in enumerate(verdicts)]) == expected
+
+
+def test_combine_coverage_is_a_parameter():
+    parts = [_p("supported", "a"), _p("insufficient evidence", "b"), _p("insufficient evidence", "c")]
+    assert core.combine(parts, min_coverage=1 / 3) == "supported"
+    assert core.combine(parts, min_coverage=0.5) == "insufficient evidence"
+
+
+def test_a_part_refuses_unknown_verdicts_and_unexplained_gaps():
+    with pytest.raises(ValueError, match="not one of"):
+        Part("x", "probably", "because")
+    with pytest.raises(ValueError, match="needs a reason"):
+        Part("x", "supported", " ")
+    with pytest.raises(ValueError, match="say what would settle it"):
+        Part("x", "insufficient evidence", "because")
+
+
+# ------------------------------------------------------------------------------------------------
+# Certainty
+# ------------------------------------------------------------------------------------------------
+
+
+def test_grade_starts_from_design_and_downgrades():
+    assert grade("causal", "randomised or quasi-experimental").level == "high"
+    assert grade("causal", "descriptive").level == "low"
+    two = grade("causal", "randomised or quasi-experimental",
+                [Downgrade("imprecision", 1, "x"), Downgrade("indirectness", 1, "university samples")])
+    assert two.level == "low"
+    assert "indirectness (university samples)" in two.text
+    assert grade("causal", "descriptive", [Downgrade("risk of bias", 2, "x"), Downgrade("imprecision", 1, "y")]).level \
+        == "very low"
+    assert lowest([grade("causal", "descriptive"), grade("descriptive", "population measurement")]).level == "low"
+    with pytest.raises(ValueError, match="one of"):
+        grade("causal", "anecdote")
+    with pytest.raises(ValueError, match="unknown certainty domain"):
+        Downgrade("vibes", 1, "x")
+
+
+def test_judged_claims_have_a_grade_and_unjudged_ones_do_not():
+    for claim_id in RULES:
+        j = registry.judge(claim_id)
+        assert j.certainty.applicable == (j.verdict in core.JUDGED), claim_id
+
+
+# ------------------------------------------------------------------------------------------------
+# The multiverse
+# ------------------------------------------------------------------------------------------------
+
+
+def test_specifications_are_the_product_or_a_capped_sample():
+    small = multiverse.specifications(("ci_level", "min_studies"))
+    assert len(small) == 9
+    big = multiverse.specifications(claims_reanalysis.WEIGHING + ("minority_share", "consensus_share",
+                                                                  "inequality_construct", "tracking_contrast"))
+    assert len(big) == multiverse.LIMIT
+    assert big[0] == parameters.spec_of(claims_reanalysis.WEIGHING + ("minority_share", "consensus_share",
+                                                                      "inequality_construct", "tracking_contrast"))
+    again = multiverse.specifications(claims_reanalysis.WEIGHING + ("minority_share", "consensus_share",
+                                                                    "inequality_construct", "tracking_contrast"))
+    assert big == again  # seeded
+
+
+def test_robustness_and_sensitivity_of_a_rule_that_flips():
+    m = multiverse.run("C5")  # contradicted without the supports detracking reforms used
+    assert m.default.verdict == "supported"
+    assert m.robustness == pytest.approx(2 / 3)
+    assert m.most_sensitive_to == "staffing_support"
+    assert "contradicted" in m.flips_at
+    assert not m.fragile
+
+
+# ------------------------------------------------------------------------------------------------
+# Every rule reaches what its claim admits
+# ------------------------------------------------------------------------------------------------
+
+
+def test_every_rule_states_what_it_admits():
+    for claim_id, rule in RULES.items():
+        assert rule.admits
+        if set(rule.admits) != {"supported", "contradicted"}:
+            assert len(rule.why_not) > 20, claim_id
+
+
+def test_modelled_claims_are_the_normative_and_simulated_ones():
+    kinds = claims.load_claims().set_index("id")["type"]
+    for claim_id, rule in RULES.items():
+        if rule.admits == ("modelled",):
+            assert kinds[claim_id] in ("normative", "causal"), claim_id
+
+
+def _synthesis(estimate, lo, hi, *, studies=3, tau2=0.0, question="mean", contrast="course tracking"):
+    rows = pd.DataFrame({"design": ["RCT"] * studies, "study_id": [f"s{i}" for i in range(studies)],
+                         "risk_of_bias": ["low"] * studies})
+    return synthesis.Synthesis(question=question, contrast=contrast, settings=("K-12",), evidence_base="primary studies",
+                               status="pooled", k=studies, n_studies=studies, estimate=estimate, se=(hi - lo) / 3.92,
+                               ci_low=lo, ci_high=hi, pi_low=lo - 0.1, pi_high=hi + 0.1, sigma2_study=tau2,
+                               sigma2_within=0.0, i2=0.1, inference="model", rows=rows)
+
+
+def _patch_weigh(monkeypatch, fake):
+    for module in (claims_reanalysis, claims_peers, claims_detracking, claims_sources):
+        monkeypatch.setattr(module, "_weigh", fake)
+
+
+#: Questions a claim reads in the opposite direction to the one the synthesis reports.
+FLIPPED = {"C2": ("socio_emotional",), "C16": ("detrack_attainment_high",), "C4": ("detrack_practice",)}
+
+
+def _flip(s):
+    return replace(s, estimate=-s.estimate, ci_low=-s.ci_high, ci_high=-s.ci_low)
+
+
+@pytest.mark.parametrize("claim_id", ["B3", "B8", "C2", "C6", "B11", "C16", "C12", "C4"])
+def test_weighed_rules_reach_supported_and_contradicted(monkeypatch, claim_id):
+    """Rules judged on a synthesis: evidence clearly for the claim and clearly against it give the two
+    verdicts (for B3, 'no harm', a benefit of separate provision is what contradicts it)."""
+    outcomes = {}
+    for label, s in (("for", _synthesis(0.4, 0.3, 0.5)), ("against", _synthesis(-0.2, -0.3, -0.1))):
+        def fake(question, contrast, spec, s=s):
+            return _flip(s) if question in FLIPPED.get(claim_id, ()) else s
+        _patch_weigh(monkeypatch, fake)
+        outcomes[label] = registry.judge(claim_id).verdict
+    if claim_id == "B3":
+        assert outcomes == {"for": "contradicted", "against": "supported"}
+    else:
+        assert outcomes == {"for": "supported", "against": "contradicted"}
+
+
+def test_effects_too_small_to_matter_are_mixed(monkeypatch):
+    _patch_weigh(monkeypatch, lambda question, contrast, spec: _synthesis(0.02, 0.01, 0.03))
+    assert registry.judge("C2").verdict == "mixed"
+
+
+def test_imprecise_evidence_is_insufficient_and_names_the_se_that_would_settle_it(monkeypatch):
+    _patch_weigh(monkeypatch, lambda question, contrast, spec: _synthesis(0.1, -0.3, 0.5))
+    j = registry.judge("C2")
+    assert j.verdict == "insufficient evidence"
+    assert "pooled SE of at most" in j.parts[0].needs
+
+
+@pytest.mark.parametrize("spread, expected", [(0.0, "contradicted"), (1.0, "supported")])
+def test_a5_and_b6_judge_the_spread_of_estimates(monkeypatch, spread, expected):
+    # mean 0.05 with tau 1: settings on both sides (balanced, mixed); tau 0: all on one side
+    _patch_weigh(monkeypatch, lambda question, contrast, spec: _synthesis(0.05, 0.04, 0.06, tau2=spread))
+    assert registry.judge("B6").verdict == expected
+    a5 = registry.judge("A5")
+    balanced = a5.parts[0].verdict
+    assert balanced == expected
+
+
+def test_a5_consensus_reaches_both(monkeypatch):
+    _patch_weigh(monkeypatch, lambda question, contrast, spec: _synthesis(0.5, 0.4, 0.6, tau2=0.0))
+    assert registry.judge("A5").parts[1].verdict == "supported"
+    _patch_weigh(monkeypatch, lambda question, contrast, spec: _synthesis(0.05, 0.04, 0.06, tau2=1.0))
+    assert registry.judge("A5").parts[1].verdict == "contradicted"
+
+
+def test_c3_and_b4_turn_on_a_narrowing_gap(monkeypatch):
+    narrowing = _synthesis(-0.3, -0.4, -0.2, question="detrack_gap", contrast="detracking reform")
+    widening = _synthesis(0.3, 0.2, 0.4, question="detrack_gap", contrast="detracking reform")
+    _patch_weigh(monkeypatch, lambda question, contrast, spec: narrowing)
+    assert registry.judge("C3").verdict == "supported"
+    assert registry.judge("B4").verdict == "contradicted"
+    _patch_weigh(monkeypatch, lambda question, contrast, spec: widening)
+    assert registry.judge("C3").verdict == "contradicted"
+    assert registry.judge("B4").verdict == "supported"
+
+
+def _gap_table(lows, highs, groups=("Black", "Hispanic"), grades=(1, 5)):
+    rows = []
+    for group in groups:
+        for grade_, lo, hi in zip(grades, lows, highs):
+            rows.append({"focal_group": group, "school_grade": grade_, "d": (lo + hi) / 2, "boot_ci_low": lo,
+                         "boot_ci_high": hi})
+    return pd.DataFrame(rows)
+
+
+def test_gap_rules_reach_both(monkeypatch):
+    from tracking_evidence import gaps
+
+    big = _gap_table((0.5, 0.6), (0.7, 0.8))
+    small = _gap_table((0.0, 0.0), (0.04, 0.04))
+    fake_gap = lambda lo, hi: type("G", (), {"d": (lo + hi) / 2, "boot_ci_low": lo, "boot_ci_high": hi})()  # noqa
+    for table, gap, expected in ((big, fake_gap(0.5, 0.7), "supported"), (small, fake_gap(0.0, 0.04), "contradicted")):
+        monkeypatch.setattr(claims_gaps, "_egsingle", lambda table=table: table)
+        monkeypatch.setattr(gaps, "hsb_minority_gap", lambda gap=gap: gap)
+        monkeypatch.setattr(gaps, "hsb_low_ses_gap", lambda gap=gap: gap)
+        naep = gaps.PublishedGap("x", 1, 0.1, 1, gap.d, gap.boot_ci_low, gap.boot_ci_high, ())
+        monkeypatch.setattr(gaps, "naep_disability_gap", lambda evidence, naep=naep: naep)
+        assert registry.judge("B1").verdict == expected
+        assert registry.judge("C1").verdict == expected
+
+
+def test_b2_root_reaches_both(monkeypatch):
+    # gap already large at entry: not the root; gap absent at entry and large later: consistent with a root
+    monkeypatch.setattr(claims_gaps, "_egsingle", lambda: _gap_table((0.5, 0.5), (0.7, 0.7)))
+    assert registry.judge("B2").verdict == "contradicted"
+    monkeypatch.setattr(claims_gaps, "_egsingle", lambda: _gap_table((-0.05, 0.5), (0.05, 0.7)))
+    assert registry.judge("B2").verdict == "supported"
+
+
+def test_figure_checks_reach_both(monkeypatch):
+    rows = claims_reanalysis._rows().copy()
+    assert registry.judge("A3").verdict == "supported"
+    rows.loc["E001", "estimate"] = -0.1
+    monkeypatch.setattr(claims_reanalysis, "_rows", lambda: rows)
+    assert registry.judge("A3").parts[0].verdict == "contradicted"
+    assert registry.judge("A3").verdict == "mixed"
+    rows.loc["E001", "direction"] = "favours less tracking"
+    assert registry.judge("A3").verdict == "contradicted"
+    rows.loc["E154", "estimate"] = 60
+    assert registry.judge("A2").parts[0].verdict == "contradicted"
+
+
+def test_b5_is_contradicted_by_one_credible_example(monkeypatch):
+    frame = synthesis.book_evidence()
+    example = frame[frame["id"] == "E039"].copy()  # Dee and Huffaker: 0.2 SD, no SE published
+    assert registry.judge("B5").verdict == "insufficient evidence"
+    example["se_used"] = 0.05
+    example["has_uncertainty"] = True
+    monkeypatch.setattr(synthesis, "book_evidence", lambda: example)
+    assert registry.judge("B5").verdict == "contradicted"
+
+
+def test_b7_reaches_both_by_its_threshold():
+    verdicts = {registry.judge("B7", almost_all=a).parts[0].verdict for a in (0.67, 0.8, 0.9)}
+    assert "contradicted" in verdicts
+
+
+def test_c5_c15_c18_reach_both_through_their_parameters():
+    assert {registry.judge("C5", staffing_support=s).verdict for s in ("none", "double dose")} == \
+        {"supported", "contradicted"}
+    c15 = {registry.judge("C15", majority_share=m).parts[0].verdict for m in (0.5, 0.67)}
+    assert c15 == {"supported", "contradicted"}
+    c18 = {registry.judge("C18", pilot_schools=j, pilot_effect=e, pilot_randomise=r).verdict
+           for j in (4, 20) for e in (0.05, 0.2) for r in ("schools", "students")}
+    assert c18 == {"supported", "contradicted"}
+
+
+def test_b14_and_b15_follow_the_claims_they_presuppose(monkeypatch):
+    real = registry.judge
+
+    def fake(verdict):
+        def judge(claim_id, **overrides):
+            if claim_id in ("C3", "C11", "B8"):
+                return registry.Judgement(claim_id, (_p(verdict),), "x")
+            return real(claim_id, **overrides)
+        return judge
+
+    monkeypatch.setattr(claims_sources, "judge", fake("supported"))
+    assert registry.judge("B14").verdict == "contradicted"
+    monkeypatch.setattr(claims_sources, "judge", fake("contradicted"))
+    assert registry.judge("B14").verdict == "supported"
+    assert registry.judge("B15").verdict == "contradicted"
+
+
+def test_a1_can_only_show_tracking_is_common():
+    assert registry.judge("A1").verdict == "supported"
+    assert registry.judge("A1", many_countries=10).verdict == "insufficient evidence"
+    assert "lower bound" in RULES["A1"].why_not
+
+
+def test_modelled_rules_track_conclusions_that_can_differ():
+    for claim_id in ("B9", "B10", "C7", "B18", "C22"):
+        m = multiverse.run(claim_id)
+        assert set(m.table["verdict"]) == {"modelled"}
+        assert m.table["outcome"].nunique() >= 2, claim_id
+
+
+def test_untestable_claims_say_what_would_settle_them():
+    for claim_id, rule in RULES.items():
+        if rule.admits == ("not testable here",):
+            part = registry.judge(claim_id).parts[0]
+            assert part.verdict == "not testable here" and len(part.needs) > 20
+            assert not math.isnan(multiverse.run(claim_id).robustness)
