@@ -549,6 +549,10 @@ def band_peer_change() -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------
 
 
+#: The label :func:`spread_table` gives the split by the London bands (the real tracks of the data).
+BAND_TRACKS_LABEL = "existing groups in 'band'"
+
+
 def _spread_summary() -> pd.DataFrame:
     return spread_table("sd")
 
@@ -559,7 +563,7 @@ def spread_numbers() -> dict:
     table = _spread_summary()
     return {"table": table, "min_ratio": float(table["ratio"].min()), "max_ratio": float(table["ratio"].max()),
             "min_low": float(table["ratio_low"].min()), "all_above_one": bool((table["ratio_low"] > 1).all()),
-            "band_ratio": float(table.loc[table["tracks"].str.contains("band"), "ratio"].iloc[0])}
+            "band_ratio": float(table.loc[table["tracks"] == BAND_TRACKS_LABEL, "ratio"].iloc[0])}
 
 
 

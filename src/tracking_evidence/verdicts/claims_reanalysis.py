@@ -82,7 +82,8 @@ def a2(spec) -> Judgement:
     quote = _claim_quote("A2")
     figures = figures_in(quote, glued=True)
     source = _rows().loc[FIGURE_ROWS["analyses"], "quote"]
-    parts = [figure_part("number of analyses", 53.0 if 53.0 in figures else figures[-1], FIGURE_ROWS["analyses"])]
+    counts = [f for f in figures if not YEARS[0] < f < YEARS[1]]
+    parts = [figure_part("number of analyses", counts[0], FIGURE_ROWS["analyses"])]
     for year in (f for f in figures if YEARS[0] < f < YEARS[1]):
         found = figure_in_text(year, source)
         parts.append(Part(f"year {year:g}", "supported" if found else "not verified",
@@ -97,7 +98,8 @@ def a2(spec) -> Judgement:
 @rule("A3", params=(), admits=("supported", "contradicted"))
 def a3(spec) -> Judgement:
     row = _rows().loc[FIGURE_ROWS["g_achievement"]]
-    parts = (figure_part("g = -.063", -0.063, FIGURE_ROWS["g_achievement"]),
+    claimed = figures_in(_claim_quote("A3"))[0]
+    parts = (figure_part(f"g = {claimed:g}", claimed, FIGURE_ROWS["g_achievement"]),
              Part("not significant", "supported" if row["direction"] == "no clear difference" else "contradicted",
                   f"the abstract's words: '{row['direction_words']}'", certainty=_verification_certainty()))
     return Judgement("A3", parts, "g = -.063 and 'not statistically significant' match the abstract; no interval "
@@ -108,7 +110,8 @@ def a3(spec) -> Judgement:
 def a4(spec) -> Judgement:
     row = _rows().loc[FIGURE_ROWS["g_inequality"]]
     significant = row["direction"] == "favours less tracking"
-    parts = (figure_part("g = .117", 0.117, FIGURE_ROWS["g_inequality"]),
+    claimed = figures_in(_claim_quote("A4"))[0]
+    parts = (figure_part(f"g = {claimed:g}", claimed, FIGURE_ROWS["g_inequality"]),
              Part("statistically significant", "supported" if significant else "contradicted",
                   f"the abstract's words: '{row['direction_words']}'", certainty=_verification_certainty()),
              Part("p < 0.001", "not verified", "the abstract says only 'significantly positive'",
