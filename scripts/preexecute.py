@@ -184,6 +184,12 @@ def preexecute(root: Path = ROOT, path_output: Path | None = None, jobs: int = 2
     if not todo:
         log(f"preexecute: every notebook page is in the cache ({cache_path})")
         return {}
+    # the verdicts' multiverse first, shared by every page through its disk store
+    from tracking_evidence.verdicts import multiverse
+
+    start = time.perf_counter()
+    warmed = multiverse.warm(jobs)
+    log(f"preexecute: multiverse of {warmed} claims computed in {time.perf_counter() - start:.2f} s")
     # longest first (by size of the code): the two workers finish at about the same time
     todo.sort(key=lambda p: -sum(len(c.source) for c in read_page(p, md_config).cells if c.cell_type == "code"))
     log(f"preexecute: executing {len(todo)} page(s) with {jobs} worker(s) into {cache_path}")

@@ -1,4 +1,5 @@
-"""The B10 simulation (simulated data): directions the model must produce, error paths, the rule."""
+"""The B10 simulation (simulated data): directions the model must produce, error paths, the effects it
+reads from the coded evidence and the summary of its sensitivity grid."""
 
 from __future__ import annotations
 
@@ -112,20 +113,24 @@ def test_bad_seed_and_grid():
 
 
 def _evidence(**over):
-    # Test fixture, not book data: a synthetic evidence table in the fixed schema.
-    same = "accelerated vs non-accelerated same-age peers"
+    # Test fixture, not book data: a synthetic table with the coded columns the function reads;
+    # each acceleration row but the first two fails exactly one condition.
+    acc_rows = dict(contrast="acceleration or enrichment", estimate_role="primary", design="meta-analysis")
     rows = [
-        dict(id="E901", study="Fixture A", topic="acceleration", design="meta-analysis", outcome="achievement",
-             comparison=same, subgroup="high", unit="Hedges g", estimate=0.4),
-        dict(id="E902", study="Fixture B", topic="acceleration", design="quasi-experimental",
-             outcome="advanced math enrolment", comparison=same, subgroup="all", unit="percentage points",
-             estimate=30.0),
-        dict(id="E903", study="Fixture C", topic="acceleration", design="RCT", outcome="social-emotional development",
-             comparison=same, subgroup="high", unit="SD", estimate=0.2),
-        dict(id="E904", study="Fixture D", topic="tracking", design="RCT", outcome="score", comparison=same,
-             subgroup="all", unit="SD", estimate=0.9),
-        dict(id="E905", study="Fixture E", topic="acceleration", design="meta-analysis", outcome="test scores",
-             comparison="accelerated vs older peers", subgroup="high", unit="Hedges g", estimate=0.1),
+        dict(id="E901", study="Fixture A", construct="subgroup achievement", subgroup="high", unit="Hedges g",
+             estimate=0.4, **acc_rows),
+        dict(id="E902", study="Fixture B", construct="mean achievement", subgroup="all", unit="percentage points",
+             estimate=30.0, **acc_rows),
+        dict(id="E903", study="Fixture C", construct="socio-emotional", subgroup="high", unit="SD", estimate=0.2,
+             **acc_rows),
+        dict(id="E904", study="Fixture D", construct="mean achievement", subgroup="all", unit="SD", estimate=0.9,
+             **{**acc_rows, "contrast": "course tracking"}),
+        dict(id="E905", study="Fixture E", construct="subgroup achievement", subgroup="high", unit="Hedges g",
+             estimate=0.1, **{**acc_rows, "estimate_role": "alternative specification"}),
+        dict(id="E906", study="Fixture F", construct="mean achievement", subgroup="all", unit="SD",
+             estimate=float("nan"), **acc_rows),
+        dict(id="E907", study="Fixture G", construct="mean achievement", subgroup="all", unit="Cohen d",
+             estimate=-0.2, **acc_rows),
     ]
     frame = pd.DataFrame(rows)
     for key, value in over.items():
@@ -133,18 +138,36 @@ def _evidence(**over):
     return frame
 
 
-def test_acceleration_effects_selects_and_explains():
-    table = acc.acceleration_effects(_evidence())
-    assert list(table["id"]) == ["E901", "E902", "E903", "E905"]  # the tracking row is not an acceleration row
-    assert list(table["use"]) == [True, False, False, False]
-    assert table.loc[1, "reason"] == "unit is not a standardised mean difference"
-    assert table.loc[2, "reason"] == "outcome is not achievement"
-    assert table.loc[3, "reason"].startswith("compared with older peers")
+def test_acceleration_effects_selects_on_codes_and_explains():
+    table = acc.acceleration_effects(_evidence()).set_index("id")
+    assert list(table.index) == ["E901", "E902", "E903", "E905", "E906", "E907"]  # E904 is course tracking
+    assert table["use"].to_dict() == {"E901": True, "E902": False, "E903": False, "E905": False, "E906": False,
+                                      "E907": True}
+    assert table.loc["E901", "reason"] == "used"
+    assert table.loc["E902", "reason"] == "unit is not a standardised mean difference"
+    assert table.loc["E903", "reason"] == "construct is not achievement"
+    assert table.loc["E905", "reason"] == "not the primary estimate"
+    assert table.loc["E906", "reason"] == "estimate is not a finite number"
+    # a negative effect is reported as usable but kept out of the simulation's grid
     assert acc.effects_for_simulation(_evidence()) == ((0.4,), "evidence")
     assert acc.effects_for_simulation(None) == (acc.ASSUMED_EFFECTS, "assumed")
-    assert acc.effects_for_simulation(_evidence(topic="tracking")) == (acc.ASSUMED_EFFECTS, "assumed")
+    assert acc.effects_for_simulation(_evidence(contrast="course tracking")) == (acc.ASSUMED_EFFECTS, "assumed")
+    assert acc.effects_for_simulation(_evidence(estimate_role="range end")) == (acc.ASSUMED_EFFECTS, "assumed")
     with pytest.raises(ValueError, match="lacks column"):
-        acc.acceleration_effects(_evidence().drop(columns="unit"))
+        acc.acceleration_effects(_evidence().drop(columns="construct"))
+
+
+def test_acceleration_effects_on_the_book_evidence():
+    from tracking_evidence.evidence import load_evidence
+
+    evidence = load_evidence()
+    table = acc.acceleration_effects(evidence)
+    assert len(table) == int((evidence["contrast"] == "acceleration or enrichment").sum()) > 0  # nothing dropped
+    used = evidence.set_index("id").loc[table.loc[table["use"], "id"]]
+    assert (used["estimate_role"] == "primary").all()
+    assert used["construct"].isin(["mean achievement", "subgroup achievement"]).all()
+    effects, source = acc.effects_for_simulation(evidence)
+    assert source == "evidence" and set(effects) == {round(v, 6) for v in used["estimate"] if v >= 0}
 
 
 def test_break_even_by_hand():
@@ -155,23 +178,21 @@ def test_break_even_by_hand():
         acc.break_even_gradient(table, 0.5)
 
 
-def _numbers(change, se=0.1):
-    table = pd.DataFrame({"effect": [0.3, 0.3], "gradient": [0.0, 2.0], "change": change, "change_se": [se, se]})
-    widen, narrow = table["change"] > 2 * se, table["change"] < -2 * se
-    return acc.B10Numbers(
-        rho=0.3, effects=(0.3,), effects_source="assumed", table=table,
-        break_even={0.3: acc.break_even_gradient(table, 0.3)},
-        widens_everywhere=bool(widen.all()), narrows_everywhere=bool(narrow.all()), share_widening=float(widen.mean()),
-    )
-
-
-def test_verdict_rule():
-    assert acc._b10_verdict_from(_numbers([1.0, 2.0])).verdict == "modelled"
-    assert acc._b10_verdict_from(_numbers([-1.0, -2.0])).verdict == "contradicted"
-    mixed = acc._b10_verdict_from(_numbers([-1.0, 1.0]))
-    assert mixed.verdict == "mixed"
-    assert "gamma exceeds 1.00" in mixed.headline
-    assert "simulated" in mixed.headline
+def test_b10_numbers_summarise_the_grid_by_two_monte_carlo_ses():
+    numbers = acc.b10_numbers(None, base=SMALL, gradients=(0.0, 1.0, 2.0))
+    assert numbers.effects == acc.ASSUMED_EFFECTS and numbers.effects_source == "assumed"
+    assert numbers.rho == SMALL.rho
+    table = numbers.table
+    assert len(table) == len(acc.ASSUMED_EFFECTS) * 3
+    widen, narrow = table["change"] > 2 * table["change_se"], table["change"] < -2 * table["change_se"]
+    assert numbers.share_widening == widen.mean()
+    assert (numbers.widens_everywhere, numbers.narrows_everywhere) == (widen.all(), narrow.all())
+    # rho > 0: without a private gradient removal narrows the gap, with a steep one it widens
+    assert narrow[table["gradient"] == 0.0].all() and widen[table["gradient"] == 2.0].all()
+    assert set(numbers.break_even) == set(acc.ASSUMED_EFFECTS)
+    assert all(0.0 < g < 2.0 for g in numbers.break_even.values())
+    for effect, g in numbers.break_even.items():
+        assert g == acc.break_even_gradient(table, effect)
 
 
 def test_takeup_by_quartile():

@@ -473,24 +473,6 @@ def test_egsingle_gaps_reference_group_and_grades():
     assert row["n_reference"] == (part.ethnicity == "other").sum()
 
 
-@pytest.mark.parametrize(("claim", "expected"), [("B2", "not testable here"), ("C7", "modelled")])
-def test_verdict_kinds(claim, expected):
-    from tracking_evidence import claims
-
-    assert claims.registered()[claim]().verdict == expected
-
-
-def test_b1_c1_verdicts_follow_their_rule():
-    from tracking_evidence import claims
-
-    eg, hsb = gaps.egsingle_gaps(), gaps.hsb_minority_gap()
-    all_big = (eg["d"] >= gaps.SUBSTANTIAL_SD).all() and (eg["boot_ci_low"] > 0).all() and hsb.d >= 0.2
-    b1 = claims.registered()["B1"]()
-    assert b1.verdict == ("supported" if all_big else "mixed")
-    c1 = claims.registered()["C1"]()
-    assert "disabilities" in c1.headline and "not testable" in c1.headline
-
-
 def test_gaps_by_and_bootstrap_argument_errors():
     df = pd.DataFrame({"y": [1.0, 2, 3, 4], "g": [0, 0, 1, 1], "k": [1, None, 1, 1]})
     with pytest.raises(ValueError, match="stratum column 'k'"):
@@ -513,3 +495,162 @@ def test_bootstrap_reports_how_many_resamples_it_used():
     assert result.n_boot == 200
     # about 3% of resamples draw fewer than two focal students: they are counted, not hidden
     assert 0.9 * 200 <= result.n_boot_used < 200
+
+
+# --------------------------------------------------------------------------------------------
+# a pilot with a pretest: MDES and schools needed (Bloom, Richburg-Hayes & Black 2007)
+# --------------------------------------------------------------------------------------------
+
+
+def test_mdes_schools_randomised_matches_the_closed_form_by_hand():
+    # J = 20 schools of m = 25, rho = 0.2, R2_school = 0.5, R2_student = 0.3, p = 0.5, df = J - 3 = 17:
+    # rho (1 - R2_2) / (p(1-p) J) = 0.1 / 5 = 0.02; (1 - rho)(1 - R2_1) / (p(1-p) J m) = 0.56 / 125 = 0.00448
+    multiplier = _stats.t.ppf(0.975, 17) + _stats.t.ppf(0.8, 17)
+    expected = multiplier * np.sqrt(0.02 + 0.00448)
+    assert gaps.mdes(20, 25, 0.2, 0.5, 0.3) == pytest.approx(expected, rel=1e-12)
+
+
+def test_mdes_without_covariates_approaches_the_normal_power_formula():
+    # many schools: the t multiplier tends to z, and the MDES to the inverse of schools_needed's formula
+    j, m, icc = 4000, 30, 0.18
+    z = _stats.norm.ppf(0.975) + _stats.norm.ppf(0.8)
+    normal = z * np.sqrt(4 * (icc + (1 - icc) / m) / j)
+    assert gaps.mdes(j, m, icc) == pytest.approx(normal, rel=1e-3)
+
+
+def test_mdes_students_randomised_drops_the_school_component():
+    j, m, icc, r2i = 12, 20, 0.3, 0.4
+    multiplier = _stats.t.ppf(0.975, j * (m - 1) - 2) + _stats.t.ppf(0.8, j * (m - 1) - 2)
+    expected = multiplier * np.sqrt((1 - icc) * (1 - r2i) / (0.25 * j * m))
+    assert gaps.mdes(j, m, icc, 0.9, r2i, randomise="students") == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(("effect", "m", "icc", "r2s", "r2i"),
+                         [(0.2, 30, 0.18, 0.0, 0.0), (0.117, 25, 0.17, 0.45, 0.33), (0.3, 10, 0.05, 0.9, 0.6)])
+def test_schools_for_mdes_is_the_fewest_even_number_that_detects_the_effect(effect, m, icc, r2s, r2i):
+    for randomise in ("schools", "students"):
+        j = gaps.schools_for_mdes(effect, m, icc, r2s, r2i, randomise=randomise)
+        assert j % 2 == 0 and j >= 4
+        assert gaps.mdes(j, m, icc, r2s, r2i, randomise=randomise) <= effect
+        if j > 4:
+            assert gaps.mdes(j - 2, m, icc, r2s, r2i, randomise=randomise) > effect
+    # randomising students within schools takes the school variance out: fewer schools
+    assert gaps.schools_for_mdes(effect, m, icc, r2s, r2i, randomise="students") < \
+        gaps.schools_for_mdes(effect, m, icc, r2s, r2i)
+
+
+@pytest.mark.parametrize("randomise", ["schools", "students"])
+def test_a_pretest_never_increases_the_schools_needed(randomise):
+    r2 = [0.0, 0.2, 0.4, 0.6, 0.8]
+    for icc in (0.05, 0.2):
+        by_school = [gaps.schools_for_mdes(0.2, 30, icc, r, 0.3, randomise=randomise) for r in r2]
+        by_student = [gaps.schools_for_mdes(0.2, 30, icc, 0.3, r, randomise=randomise) for r in r2]
+        assert by_school == sorted(by_school, reverse=True)
+        assert by_student == sorted(by_student, reverse=True)
+        assert by_student[-1] < by_student[0]  # the student-level R2 always helps
+        if randomise == "schools":
+            assert by_school[-1] < by_school[0]  # the school-level R2 helps only when schools are randomised
+    assert gaps.schools_for_mdes(0.2, 30, 0.18, 0.6, 0.4) < gaps.schools_for_mdes(0.2, 30, 0.18)
+
+
+def test_pilot_grid_rows_follow_schools_for_mdes():
+    grid = gaps.pilot_grid(0.2, 0.18, 0.6, 0.4, m=30).set_index(["randomise", "covariate"])
+    assert grid.loc[("schools", "pretest"), "schools"] == gaps.schools_for_mdes(0.2, 30, 0.18, 0.6, 0.4)
+    assert grid.loc[("students", "no pretest"), "schools"] == gaps.schools_for_mdes(0.2, 30, 0.18,
+                                                                                    randomise="students")
+    assert (grid["students"] == grid["schools"] * 30).all()
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"icc": 1.0}, "icc must lie"),
+    ({"r2_school": -0.1}, "r2_school must lie"),
+    ({"r2_student": 1.0}, "r2_student must lie"),
+    ({"p": 0.0}, "p must lie"),
+    ({"n_schools": 3}, "at least 4 schools"),
+    ({"m": 1}, "2 students per school"),
+    ({"randomise": "classes"}, "randomise must be"),
+])
+def test_mdes_bad_inputs(kwargs, match):
+    args = {"n_schools": 20, "m": 25, "icc": 0.2, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        gaps.mdes(**args)
+
+
+def test_schools_for_mdes_bad_inputs():
+    with pytest.raises(ValueError, match="positive"):
+        gaps.schools_for_mdes(0.0, 30, 0.2)
+    with pytest.raises(ValueError, match="power"):
+        gaps.schools_for_mdes(0.2, 30, 0.2, power=1.0)
+    with pytest.raises(ValueError, match="no pilot of up to 100 schools"):
+        gaps.schools_for_mdes(0.01, 30, 0.2, limit=100)
+    with pytest.raises(ValueError, match="randomise must be"):
+        gaps.schools_for_mdes(0.2, 30, 0.2, randomise="classes")
+
+
+def _clustered(pretest_signal: float, seed: int = 3, n_schools: int = 50, m: int = 30) -> pd.DataFrame:
+    """Simulated students in schools; the pretest carries ``pretest_signal`` of the outcome's parts."""
+    rng = np.random.default_rng(seed)
+    school = np.repeat(np.arange(n_schools), m)
+    u = rng.normal(0, 0.5, n_schools)[school]
+    e = rng.normal(0, 1, n_schools * m)
+    noise = rng.normal(0, 1, n_schools * m)
+    pretest = pretest_signal * (u + e) + np.sqrt(1 - pretest_signal**2) * noise
+    return pd.DataFrame({"y": u + e, "pre": pretest, "s": school})
+
+
+def test_pretest_r2_of_pure_noise_is_near_zero():
+    r = gaps.pretest_r2(_clustered(0.0), "y", "pre", "s", data="simulated")
+    assert 0 <= r.r2_school < 0.05 and 0 <= r.r2_student < 0.01
+    assert (r.n, r.n_schools, r.data) == (1500, 50, "simulated")
+
+
+def test_pretest_r2_of_an_informative_pretest_is_large_and_in_range():
+    weak = gaps.pretest_r2(_clustered(0.5), "y", "pre", "s")
+    strong = gaps.pretest_r2(_clustered(0.95), "y", "pre", "s")
+    for r in (weak, strong):
+        assert 0 <= r.r2_school <= 1 and 0 <= r.r2_student <= 1
+    # the student-level share is about the squared correlation of pretest and outcome within schools
+    assert strong.r2_student == pytest.approx(0.95**2, abs=0.05)
+    assert strong.r2_student > weak.r2_student and strong.r2_school > weak.r2_school
+    with pytest.raises(ValueError, match="missing column"):
+        gaps.pretest_r2(_clustered(0.5), "y", "prior", "s")
+
+
+def test_book_pretest_r2_in_range():
+    table = gaps.book_pretest_r2()
+    assert len(table) == 2
+    assert table[["r2_school", "r2_student"]].apply(lambda c: c.between(0, 1)).all().all()
+    assert (table["r2_student"] > 0.2).all()  # a prior score always predicts the later one
+
+
+# --------------------------------------------------------------------------------------------
+# gaps against the rest (C1): HSB bottom SES quartile and NAEP students with disabilities
+# --------------------------------------------------------------------------------------------
+
+
+def test_hsb_low_ses_gap_is_the_bottom_quartile_against_the_rest():
+    r = gaps.hsb_low_ses_gap()
+    hsb = data.load_hsb()
+    bottom = hsb["ses"] <= hsb["ses"].quantile(0.25)
+    assert r.n_focal == int(bottom.sum()) and r.n_focal + r.n_reference == len(hsb) == 7185
+    assert 0.24 < r.n_focal / len(hsb) < 0.27  # about a quarter (ties at the cut)
+    assert r.gap == pytest.approx(hsb.loc[~bottom, "mathach"].mean() - hsb.loc[bottom, "mathach"].mean(), rel=1e-12)
+    assert r.d > 0 and r.boot_cluster == "school"
+    assert r.boot_ci_low < r.d < r.boot_ci_high
+    # the rest includes the middle half, so the gap is smaller than the top-vs-bottom quartile gap
+    assert r.d < gaps.hsb_ses_quartile_gap().d
+
+
+def test_naep_disability_gap_from_the_published_table():
+    from tracking_evidence.evidence import load_evidence
+
+    evidence = load_evidence()
+    r = gaps.naep_disability_gap(evidence)
+    assert r.points == 225 - 191 == 34
+    assert r.sd == pytest.approx((246 - 202) / 1.349, abs=0.01)
+    assert r.d == pytest.approx(r.points / r.sd, rel=1e-12)
+    assert r.se == pytest.approx(np.sqrt(0.7**2 + 0.3**2), rel=1e-12)  # the published SEs of the two medians
+    assert r.d_low < r.d < r.d_high
+    assert r.rows == ("E142", "E143", "E148", "E149")
+    with pytest.raises(ValueError, match="E142"):
+        gaps.naep_disability_gap(evidence[evidence["id"] != "E142"])

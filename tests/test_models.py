@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import asdict, replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tracking_evidence import claims, models
-
-REPO = Path(__file__).resolve().parents[1]
+from tracking_evidence import models
 
 
 def _params(**changes) -> models.Params:
@@ -125,48 +121,92 @@ def test_section_increase_by_hand():
 # ------------------------------------------------------------------ calibration
 
 
-def _evidence_rows():
-    with (REPO / "data" / "evidence.csv").open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def test_alpha_reproduces_the_published_within_class_mean():
+def test_alpha_reproduces_the_weighed_between_class_effect_at_full_streaming():
     table = models.calibration()
-    within = [float(r["estimate"]) for r in _evidence_rows()
-              if r["topic"] == "ability grouping" and r["subgroup"] == "all"
-              and (("within-class" in r["comparison"] and ("no grouping" in r["comparison"]
-                                                           or "vs none" in r["comparison"]))
-                   or ("homogeneous vs heterogeneous" in r["comparison"] and "within the class" in r["comparison"]))]
-    if not within:  # without rows alpha must be declared an assumption
-        assert table.loc["alpha", "source"] == "assumption"
-        return
+    target = models.between_class_evidence()
     assert table.loc["alpha", "source"] == "published"
-    p = models.central_params()
-    first_subject_gain = sum(getattr(p, f"p_{b}") * p.alpha * (1 - getattr(p, f"rho_{b}")) for b in models.BANDS)
-    assert first_subject_gain == pytest.approx(np.mean(within), rel=1e-12)
+    central = models.central_params()
+    # each end of alpha's range comes from one end of the interval (alpha is increasing in the target)
+    for end, value in (("central", target["estimate"]), ("low", target["ci_low"]), ("high", target["ci_high"])):
+        alpha = table.loc["alpha", end]
+        if alpha > 0:  # not floored: full streaming, mean gain only, gives the target exactly
+            p = replace(central, alpha=alpha, epsilon=0.0)
+            assert models.welfare(p, 1.0) == pytest.approx(value, abs=1e-9), end
 
 
-def test_alpha_low_reproduces_the_between_class_mean():
+def test_between_class_evidence_is_course_tracking_on_mean_achievement():
+    from tracking_evidence.evidence import load_evidence
+
+    target = models.between_class_evidence()
+    assert target["ci_low"] < target["estimate"] < target["ci_high"]
+    assert target["studies"] >= 2 and target["level"] == 0.95
+    rows = load_evidence().set_index("id").loc[list(target["rows"])]
+    assert (rows["contrast"] == "course tracking").all()
+    assert (rows["construct"] == "mean achievement").all() and (rows["subgroup"] == "all").all()
+    assert (rows["estimate_role"] == "primary").all()
+
+
+def test_without_between_class_evidence_there_is_nothing_to_calibrate_to(monkeypatch):
+    from tracking_evidence import synthesis
+
+    def nothing(question, contrast, **options):
+        return synthesis.Synthesis(question, contrast, ("K-12",), "primary studies", "no study", 0, 0)
+
+    monkeypatch.setattr(synthesis, "weigh", nothing)
+    models.between_class_evidence.cache_clear()
+    models.calibration.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="course-tracking rows on mean achievement"):
+            models.calibration()
+    finally:
+        models.between_class_evidence.cache_clear()
+        models.calibration.cache_clear()
+
+
+def test_calibration_uses_one_common_peer_slope():
+    from tracking_evidence import peers
+
     table = models.calibration()
-    between = [float(r["estimate"]) for r in _evidence_rows()
-               if r["topic"] == "ability grouping" and r["subgroup"] == "all" and "between-class" in r["comparison"]
-               and ("no grouping" in r["comparison"] or "heterogeneous" in r["comparison"])]
-    if table.loc["alpha", "source"] != "published" or not between:
-        assert table.loc["alpha", "low"] == 0.0
-        return
-    p = replace(models.central_params(), alpha=table.loc["alpha", "low"], epsilon=0.0)
-    assert models.welfare(p, 1.0) == pytest.approx(np.mean(between), rel=1e-9)
+    common = peers.common_peer_slope()
+    corrected = peers.contextual_sensitivity()["gamma_corrected"]
+    for band in models.BANDS:
+        row = table.loc[f"gamma_{band}"]
+        assert row["central"] == common["gamma"]
+        assert row["high"] == common["ci_high"] and row["low"] == corrected.min()
+        assert row["source"] == "book estimate"
 
 
-def test_grouping_rows_bad_kind_and_selection():
-    with pytest.raises(ValueError, match="within-class"):
-        models.grouping_rows("cross-grade")
-    for kind in ("within-class", "between-class"):
-        rows = models.grouping_rows(kind)
-        text = rows["comparison"].str.lower()
-        direct = text.str.contains("homogeneous") & text.str.contains("within the class")
-        assert (text.str.contains(kind) | direct).all()
-        assert (rows["subgroup"] == "all").all()
+def test_alpha_for_full_streaming_hits_its_target():
+    rng = np.random.default_rng(3)
+    for _ in range(100):
+        p = _random_params(rng)
+        target = rng.uniform(0.01, 0.5)
+        alpha = models.alpha_for_full_streaming(p, target)
+        if alpha > 0:
+            assert models.welfare(replace(p, alpha=alpha, epsilon=0.0), 1.0) == pytest.approx(target, abs=1e-9)
+        # the alpha and epsilon of p play no part
+        assert models.alpha_for_full_streaming(replace(p, alpha=0.9, epsilon=1.0), target) == pytest.approx(alpha)
+    # peers and sections that already cost more than a negative target allows: floored at 0
+    assert models.alpha_for_full_streaming(_params(), -5.0) == 0.0
+    p = _params()
+    alpha = models.alpha_for_full_streaming(p, 0.1)
+    assert alpha > 0 and models.welfare(replace(p, alpha=alpha), 1.0) == pytest.approx(0.1, abs=1e-12)
+
+
+def test_optimum_by_equity_falls_with_the_equity_weight():
+    table = models.optimum_by_equity()
+    assert set(table["calibration"]) == {"central", "alpha low", "alpha high"}
+    assert (table["regime"] == table["s_star"].map(models.regime)).all()
+    central = table[table["calibration"] == "central"].sort_values("epsilon")
+    assert len(central) == 41 and central["epsilon"].iloc[[0, -1]].tolist() == [0.0, 1.0]
+    assert (np.diff(central["s_star"].to_numpy()) <= 1e-12).all()  # s* never rises with epsilon
+    assert central["s_star"].iloc[0] == models.optimum(replace(models.central_params(), epsilon=0.0))
+    assert central["s_star"].iloc[0] > central["s_star"].iloc[-1]
+    # the alpha ends of the calibration bracket the central optimum at every weight
+    by = table.pivot(index="epsilon", columns="calibration", values="s_star")
+    assert ((by["alpha low"] <= by["central"] + 1e-12) & (by["central"] <= by["alpha high"] + 1e-12)).all()
+    weights = models.optimum_by_equity([0.0, 0.5])
+    assert sorted(set(weights["epsilon"])) == [0.0, 0.5] and len(weights) == 6
 
 
 def test_calibration_ranges_are_ordered_and_contain_the_centre():
@@ -217,28 +257,14 @@ def test_monte_carlo_is_seeded():
         models.monte_carlo(0)
 
 
-def test_b9_is_modelled_and_states_its_numbers():
-    owner = claims.registered()["B9"]
-    assert owner.__module__ == "tracking_evidence.models"
-    verdict = owner()
-    assert verdict.verdict == "modelled"
+def test_b9_numbers_follow_the_central_calibration():
     numbers = models.b9_numbers()
-    assert f"s* = {numbers['s_central']:.2f}" in verdict.headline
-    assert numbers["share_none"] + numbers["share_compromise"] + numbers["share_full"] == pytest.approx(1.0)
-
-
-def test_without_published_rows_alpha_is_an_assumption(monkeypatch):
-    from tracking_evidence import peers
-
-    empty = peers._evidence(("ability grouping",)).iloc[0:0]
-    monkeypatch.setattr(peers, "_evidence", lambda topics: empty)
-    models.calibration.cache_clear()
-    models.b9_numbers.cache_clear()
-    try:
-        table = models.calibration()
-        assert table.loc["alpha", "source"] == "assumption"
-        assert table.loc["alpha", "low"] == 0.0
-        assert models.b9_verdict().verdict == "modelled"
-    finally:
-        models.calibration.cache_clear()
-        models.b9_numbers.cache_clear()
+    p = models.central_params()
+    a, c = models.coefficients(p)
+    assert numbers["s_central"] == models.optimum(p) and numbers["regime_central"] == models.regime(models.optimum(p))
+    assert (numbers["A"], numbers["C"], numbers["margin"]) == (a, c, a - c)
+    for name in ("epsilon", "kappa", "alpha"):
+        assert numbers[f"{name}_break_even"] == models.break_even(name, p)
+    # the calibration sets the model's full-streaming mean effect to the weighed between-class evidence
+    assert numbers["full_streaming_mean_effect"] == pytest.approx(models.between_class_evidence()["estimate"], abs=1e-9)
+    assert numbers["alpha_source"] == "published"

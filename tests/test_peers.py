@@ -103,12 +103,13 @@ def test_band_tracks_delta_matches_a_loop():
     for band in peers.BANDS:
         diffs = []
         for _, school in frame.groupby("school"):
-            mates = school[school["band"] == band]
+            score = school["standlrt"].to_numpy()
+            mates = np.flatnonzero((school["band"] == band).to_numpy())
             if len(mates) < 2:
                 continue
-            for i in mates.index:
-                same = mates.drop(index=i)["standlrt"].mean()
-                diffs.append(same - school.drop(index=i)["standlrt"].mean())
+            for i in mates:
+                same = score[mates[mates != i]].mean()
+                diffs.append(same - np.delete(score, i).mean())
         assert tracks.loc[band, "delta"] == pytest.approx(np.mean(diffs), abs=1e-12)
     assert tracks["p"].sum() == pytest.approx(1.0)
     assert tracks.loc["bottom", "delta"] < 0 < tracks.loc["top", "delta"]
@@ -307,7 +308,21 @@ def test_two_tracks_of_known_distributions():
     assert uniform.ratio == pytest.approx(2.0, rel=5e-3)
 
 
-# ------------------------------------------------------------------ verdicts
+# ------------------------------------------------------------------ the spread summary (C4's arithmetic)
+
+
+def test_spread_numbers_summarise_the_spread_table():
+    numbers = peers.spread_numbers()
+    table = peers.spread_table("sd")
+    pd.testing.assert_frame_equal(numbers["table"], table)
+    assert numbers["min_ratio"] == table["ratio"].min() and numbers["max_ratio"] == table["ratio"].max()
+    assert numbers["min_low"] == table["ratio_low"].min()
+    assert numbers["all_above_one"] == bool((table["ratio_low"] > 1).all())
+    band = table[table["tracks"] == "existing groups in 'band'"]
+    assert len(band) == 1 and numbers["band_ratio"] == band["ratio"].iloc[0]
+    # a split by the score itself narrows the range more than the imperfect band split does
+    exam = table[(table["dataset"] == "exam") & (table["tracks"] != "existing groups in 'band'")]
+    assert (exam["ratio"] > numbers["band_ratio"]).all()
 
 
 def test_source_c_passages_are_verbatim():
@@ -318,97 +333,68 @@ def test_source_c_passages_are_verbatim():
     assert registry.loc["C6", "quote"] in peers.C6_SENTENCE
 
 
-@pytest.mark.parametrize("claim", ["B3", "B8", "C4", "C6"])
-def test_verdicts_are_registered_and_valid(claim):
-    owners = claims.registered()
-    assert owners[claim].__module__ == "tracking_evidence.peers"
-    verdict = owners[claim]()
-    assert verdict.verdict in claims.VERDICTS
+# ------------------------------------------------------------------ one common slope, measurement error, range
 
 
-def test_c4_rule_follows_the_bootstrap_bounds():
-    table = peers.c4_numbers()["table"]
-    expected = "contradicted" if (table["ratio_low"] > 1).all() else (
-        "supported" if (table["ratio_low"] <= 1).all() else "mixed")
-    assert peers.c4_verdict().verdict == expected
+def test_common_peer_slope_is_one_wald_estimate_among_the_band_slopes():
+    common = peers.common_peer_slope()
+    assert (common["n_students"], common["n_schools"]) == (4059, 65)
+    z = stats.norm.ppf(0.975)
+    assert common["ci_low"] == pytest.approx(common["gamma"] - z * common["se"])
+    assert common["ci_high"] == pytest.approx(common["gamma"] + z * common["se"])
+    # one slope for all bands lies within the range of the band-specific slopes (lme4, tests/reference)
+    slopes = LME4["pooled"]["slopes"].values()
+    assert min(slopes) < common["gamma"] < max(slopes)
+    assert common["beta_own"] > 0
 
 
-def test_b3_rows_exclude_older_peer_comparisons_and_count_ci():
-    rows = peers.b3_numbers()["rows"]
-    assert not rows["comparison"].str.contains("older").any()
-    crossing = rows[(rows["ci_low"] < 0) & (rows["ci_high"] > 0)]
-    assert not crossing["shows_harm_of_removal"].any()
+def test_corrected_contextual_by_hand():
+    # reliability 0.8, ICC 0.1: r_w = 1 - 0.2 / 0.9 = 7/9; correction 0.4 * (9/7 - 1) = 0.4 * 2/7
+    assert peers.corrected_contextual(0.3, 0.4, 0.8, 0.1) == pytest.approx(0.3 - 0.8 / 7, rel=1e-12)
 
 
-# ------------------------------------------------------------------ verdict rules on constructed evidence
-
-EVIDENCE_COLUMNS = ["id", "citation", "study", "year", "country", "topic", "design", "outcome", "comparison",
-                    "subgroup", "unit", "estimate", "se", "ci_low", "ci_high", "p_value", "quote", "address", "notes"]
-
-
-def _rows(*rows: dict) -> pd.DataFrame:
-    base = {c: "" for c in EVIDENCE_COLUMNS}
-    base.update({"year": 2000, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan})
-    return pd.DataFrame([{**base, **r} for r in rows], columns=EVIDENCE_COLUMNS)
+def test_corrected_contextual_without_error_is_unchanged_and_error_lowers_it():
+    assert peers.corrected_contextual(0.33, 0.39, 1.0, 0.09) == 0.33
+    values = [peers.corrected_contextual(0.33, 0.39, r, 0.09) for r in (0.6, 0.7, 0.8, 0.9, 1.0)]
+    assert values == sorted(values) and len(set(values)) == len(values)
+    # a larger intake ICC leaves less within-school variance, so the same error weighs more
+    assert peers.corrected_contextual(0.33, 0.39, 0.8, 0.3) < peers.corrected_contextual(0.33, 0.39, 0.8, 0.0)
 
 
-@pytest.fixture
-def fake_evidence(monkeypatch):
-    """Replace the evidence registry seen by the verdict rules; caches cleared before and after."""
-    state = {"table": _rows()}
-
-    def fake(topics):
-        table = state["table"]
-        return table[table["topic"].isin(topics)].reset_index(drop=True)
-
-    monkeypatch.setattr(peers, "_evidence", fake)
-    peers.b3_numbers.cache_clear()
-    peers.b8_numbers.cache_clear()
-    yield state
-    peers.b3_numbers.cache_clear()
-    peers.b8_numbers.cache_clear()
+@pytest.mark.parametrize(("reliability", "icc", "match"), [
+    (0.0, 0.1, "reliability must lie"), (1.2, 0.1, "reliability must lie"), (0.8, 1.0, "ICC must lie"),
+    (0.8, -0.1, "ICC must lie"), (0.05, 0.9, "no true within-school variance"),
+])
+def test_corrected_contextual_bad_inputs(reliability, icc, match):
+    with pytest.raises(ValueError, match=match):
+        peers.corrected_contextual(0.3, 0.4, reliability, icc)
 
 
-def test_b3_rule_without_rows_is_not_testable(fake_evidence):
-    assert peers.b3_verdict().verdict == "not testable here"
-    assert set(peers.missing_evidence()) == {"within", "between", "high"}
+def test_contextual_sensitivity_applies_the_correction_to_the_common_slope():
+    common = peers.common_peer_slope()
+    table = peers.contextual_sensitivity().set_index("reliability")
+    assert table.loc[1.0, "gamma_corrected"] == common["gamma"]
+    for r, row in table.iterrows():
+        assert row["gamma_corrected"] == peers.corrected_contextual(common["gamma"], common["beta_own"], r,
+                                                                    row["intake_icc"])
 
 
-def test_nothing_missing_in_the_real_registry():
-    assert peers.missing_evidence() == {}
-
-
-def test_b3_rule_with_no_harm_is_supported(fake_evidence):
-    fake_evidence["table"] = _rows({"id": "E1", "topic": "acceleration", "design": "meta-analysis",
-                                    "comparison": "accelerated vs nonaccelerated same-age peers", "subgroup": "high",
-                                    "unit": "Hedges g", "estimate": 0.1, "ci_low": -0.1, "ci_high": 0.3})
-    assert peers.b3_verdict().verdict == "supported"
-
-
-def test_b3_rule_with_one_harm_is_contradicted(fake_evidence):
-    fake_evidence["table"] = _rows(
-        {"id": "E1", "topic": "acceleration", "design": "meta-analysis", "unit": "Hedges g", "estimate": 0.1,
-         "comparison": "accelerated vs nonaccelerated same-age peers", "subgroup": "high", "ci_low": -0.1,
-         "ci_high": 0.3},
-        {"id": "E2", "topic": "detracking", "design": "RCT", "unit": "SD", "estimate": -0.2,
-         "comparison": "detracked vs tracked classes", "subgroup": "high", "ci_low": -0.35, "ci_high": -0.05},
-        {"id": "E3", "topic": "acceleration", "design": "meta-analysis", "unit": "Hedges g", "estimate": 0.5,
-         "comparison": "accelerated vs nonaccelerated older peers", "subgroup": "high"},  # excluded: older peers
-    )
-    numbers = peers.b3_numbers()
-    assert numbers["n_rows"] == 2 and numbers["n_harm"] == 1
-    assert peers.b3_verdict().verdict == "contradicted"
-
-
-def test_b8_rule_paths(fake_evidence):
-    assert peers.b8_verdict().verdict == "not testable here"
-    within = {"topic": "ability grouping", "design": "meta-analysis", "unit": "Hedges g", "subgroup": "all",
-              "comparison": "within-class grouping vs no grouping"}
-    fake_evidence["table"] = _rows({**within, "id": "E1", "estimate": -0.05}, {**within, "id": "E2", "estimate": 0.0})
-    peers.b8_numbers.cache_clear()
-    assert peers.b8_verdict().verdict == "contradicted"
-    fake_evidence["table"] = _rows({**within, "id": "E1", "estimate": 0.2})
-    peers.b8_numbers.cache_clear()
-    # the Exam middle band's predicted loss under band tracks (interval below zero) keeps it mixed
-    expected = "mixed" if (peers.band_peer_change()["ci_high"] < 0).any() else "supported"
-    assert peers.b8_verdict().verdict == expected
+def test_extrapolation_check_matches_a_loop():
+    check = peers.extrapolation_check()
+    frame = peers.peer_composition()
+    low, high = frame["peer_mean"].min(), frame["peer_mean"].max()
+    assert (check["observed_low"] == low).all() and (check["observed_high"] == high).all()
+    assert check["share_outside"].between(0, 1).all()
+    for band in peers.BANDS:
+        tracked = []
+        for _, school in frame.groupby("school"):
+            mates = school.loc[school["band"] == band, "standlrt"].to_numpy()
+            if len(mates) < 2:
+                continue
+            tracked += [np.delete(mates, k).mean() for k in range(len(mates))]
+        tracked = np.array(tracked)
+        assert check.loc[band, "tracked_mean"] == pytest.approx(tracked.mean(), abs=1e-12)
+        assert check.loc[band, "share_outside"] == pytest.approx(((tracked < low) | (tracked > high)).mean())
+    # the middle band's classmates stay within the observed range; the outer bands' leave it
+    assert check.loc["middle", "share_outside"] == 0.0
+    assert check.loc["bottom", "tracked_mean"] < low < high < check.loc["top", "tracked_mean"]

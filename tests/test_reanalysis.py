@@ -8,7 +8,6 @@ statsmodels combine_effects, scipy's t test) and against the sentences the figur
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -18,9 +17,6 @@ from statsmodels.stats.power import NormalIndPower
 
 from tracking_evidence import claims, reanalysis as ra
 from tracking_evidence.data import load_hsb
-
-OWNED = ("A2", "A3", "A4", "A5", "B6", "B11")
-
 
 # ---------------------------------------------------------------------------------------------
 # The figures and the sentences they come from
@@ -55,8 +51,35 @@ def test_reported_figures_appear_in_their_sentences():
     # The bibliographic line of the same page (https://iris.unitn.it/handle/11572/354943):
     # "REVIEW OF EDUCATIONAL RESEARCH. - ISSN 0034-6543. - 2023, 93:2(2023), pp. 236-274."
     assert "2023, 93:2(2023), pp. 236-274" in ra.TERRIN_RECORD
-    assert ra.a2_verdict().verdict == "supported"  # 2023, 53, 2000 and 2021 all found
     assert ra.TERRIN_ABSTRACT_ADDRESS.startswith("https://")
+
+
+def test_reported_figures_come_from_the_data():
+    from tracking_evidence.evidence import load_evidence
+
+    rows = load_evidence().set_index("id")
+    reported = ra.reported()
+    assert reported == ra.REPORTED
+    for key, row_id in (("g_achievement", "E001"), ("g_inequality", "E002"), ("n_analyses", "E154"),
+                        ("n_estimates_achievement", "E155"), ("n_estimates_inequality", "E156")):
+        assert reported[key] == rows.loc[row_id, "estimate"], key
+    assert all(isinstance(reported[k], int) for k in ("n_analyses", "n_estimates_achievement",
+                                                      "n_estimates_inequality"))
+    # the p-value bound is Source A's, read from its claim A4
+    a4 = claims.load_claims().set_index("id").loc["A4", "quote"]
+    assert "p < 0.001" in a4 and reported["p_inequality_source_a"] == 0.001
+    assert set(reported) == set(ra.FIGURE_ROWS) | {"p_inequality_source_a"}
+
+
+def test_reported_refuses_an_a4_quote_without_one_p_value_bound(monkeypatch):
+    registry = claims.load_claims()
+    for quote in ("a statistically significant mean effect size (Hedge's G = .117)",
+                  "(Hedge's G = .117, p < 0.001, and p < 0.01 elsewhere)"):
+        changed = registry.copy()
+        changed.loc[changed["id"] == "A4", "quote"] = quote
+        monkeypatch.setattr(claims, "load_claims", lambda folder=None, changed=changed: changed)
+        with pytest.raises(ValueError, match="one p-value bound"):
+            ra.reported()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -380,22 +403,16 @@ def test_magnitude_difference_is_never_significant_in_the_grid():
     assert (grid["p_signed"] < 0.05).any()
 
 
-def test_verdicts_are_registered_fast_and_in_the_vocabulary():
-    owners = claims.registered()
-    for claim_id in OWNED:
-        assert claim_id in owners
-        start = time.perf_counter()
-        verdict = owners[claim_id]()
-        assert time.perf_counter() - start < 5
-        assert verdict.verdict in claims.VERDICTS
-        assert verdict.headline
-    registry = claims.load_claims()
-    assert set(registry.loc[registry["chapter"] == "reanalysis.md", "id"]) == set(OWNED)
-
-
-def test_a4_reads_p_below_0001_as_unverified():
-    assert ra.a4_verdict().verdict == "mixed"
-    assert "p < 0.001" in ra.a4_verdict().headline
+def test_inequality_summary_bounds_are_the_p_value_bounds():
+    i = ra.inequality_summary()
+    g = ra.REPORTED["g_inequality"]
+    assert i["g"] == g
+    assert 2 * stats.norm.sf(g / i["se_max_p05"]) == pytest.approx(0.05, rel=1e-10)
+    assert 2 * stats.norm.sf(g / i["se_max_p001"]) == pytest.approx(ra.REPORTED["p_inequality_source_a"], rel=1e-10)
+    assert i["se_max_p001"] < i["se_max_p05"]
+    # at the largest SE that p < 0.05 allows, the 95% interval just touches zero; p < 0.001 keeps it clear
+    assert i["ci_at_max_p05"][0] == pytest.approx(0.0, abs=1e-12)
+    assert i["ci_at_max_p001"][0] == pytest.approx(g * (1 - stats.norm.isf(0.025) / stats.norm.isf(0.0005)))
 
 
 def test_tost_curve_crosses_alpha_at_tost_max_se():
