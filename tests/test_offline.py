@@ -112,17 +112,18 @@ def test_every_dataset_loads_offline(no_network):
 
 
 def test_every_verdict_computes_offline(tmp_path):
-    """A fresh process with the guard installed at start-up computes the whole ledger and calls
-    every registered verdict function: none of them needs the network."""
+    """A fresh process with the guard installed at start-up computes the whole ledger and runs
+    every claim's rule: none of them needs the network."""
     env, marks = offline_env(tmp_path / "guard")
     script = (
         "from tracking_evidence import claims\n"
+        "from tracking_evidence.verdicts import VERDICTS, all_rules, judge\n"
         "table = claims.ledger()\n"
-        "owners = claims.registered()\n"
-        "assert owners, 'no verdict function registered'\n"
-        "for claim_id, function in sorted(owners.items()):\n"
-        "    result = function()\n"
-        "    assert result.verdict in claims.VERDICTS, (claim_id, result.verdict)\n"
+        "owners = all_rules()\n"
+        "assert owners, 'no verdict rule registered'\n"
+        "for claim_id in sorted(owners):\n"
+        "    result = judge(claim_id)\n"
+        "    assert result.verdict in VERDICTS, (claim_id, result.verdict)\n"
         "print(len(table), len(owners))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,

@@ -11,6 +11,7 @@ from urllib.parse import urljoin, urlparse
 import pytest
 
 from tracking_evidence import claims, sentences, source_pages
+from tracking_evidence.verdicts import VERDICTS
 
 from .test_browser import browser, page, site_url  # noqa: F401  (fixtures)
 from .test_site import HTML
@@ -72,7 +73,7 @@ def test_marks_are_words_not_only_colour(page, site_url, source):  # noqa: F811
         ids: [...e.querySelectorAll('a.src-id')].map(a => a.textContent.trim()),
         verdicts: [...e.querySelectorAll('.src-verdict')].map(v => v.textContent.trim()),
         reason: (e.querySelector('.src-reason') || {textContent: ''}).textContent.trim()})""")
-    vocabulary = set(claims.VERDICTS) | {claims.PENDING}
+    vocabulary = set(VERDICTS) | {claims.PENDING}
     for unit in units:
         if unit["claim"]:
             assert unit["ids"] and len(unit["verdicts"]) == len(unit["ids"])
