@@ -70,10 +70,12 @@ def _claim_tag(claim: pd.Series) -> str:
 def _claim_unit(row, claims_by_id: pd.DataFrame) -> str:
     tags = "".join(_claim_tag(claims_by_id.loc[claim_id]) for claim_id in row.claim_ids)
     label = "claims" if len(row.claim_ids) > 1 else "claim"
+    note = (f' <span class="src-claim-note"><span class="src-visually-hidden">note: </span>'
+            f'{html.escape(row.note)}</span>') if str(row.note).strip() else ""
     return (f'<span class="src-unit src-has-claim" id="{unit_id(row.source, row.n)}">'
             f'<mark class="src-claim"><span class="src-visually-hidden">{label}: </span>'
             f'<span class="src-text">{html.escape(row.sentence)}</span></mark> '
-            f'<span class="src-tags">{tags}</span></span>')
+            f'<span class="src-tags">{tags}</span>{note}</span>')
 
 
 def _plain_unit(row) -> str:

@@ -70,46 +70,72 @@ def spec_curve_data(claim_id: str):
     return table.sort_values(["estimate", "outcome"], na_position="last").reset_index(drop=True)
 
 
-def spec_curve(claim_id: str, ax=None):
-    """Draw the specification curve of ``claim_id``: the deciding estimate (and its interval) across
-    specifications, coloured by outcome, with the choices marked below. Returns the figure."""
+def spec_curve(claim_id: str):
+    """Draw the specification curve of ``claim_id`` and return the figure.
+
+    Top: the deciding estimate and its interval in each specification, coloured by the outcome it
+    gives (where most specifications have no deciding estimate, one strip per outcome instead).
+    Bottom: the choices, one row per varied parameter, shaded by its value. Specifications are
+    ordered by outcome, then by the estimate."""
     import matplotlib.pyplot as plt
 
     m = run(claim_id)
     data = spec_curve_data(claim_id)
-    names = [c for c in data.columns if c in m.table.columns and c not in
-             ("outcome", "verdict", "estimate", "ci_low", "ci_high", "keeps_default")]
+    data = data.sort_values(["outcome", "estimate"], na_position="last").reset_index(drop=True)
+    names = [c for c in m.table.columns if c not in ("outcome", "verdict", "estimate", "ci_low", "ci_high")]
     varied = [n for n in names if data[n].nunique() > 1]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 2.2 + 0.35 * max(1, len(varied))),
-                                      gridspec_kw={"height_ratios": [2.2, 0.35 * max(1, len(varied))]}, sharex=True)
+    rows = max(1, len(varied))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 2.4 + 0.28 * rows), dpi=100, sharex=True,
+                                      gridspec_kw={"height_ratios": [2.4, 0.28 * rows]})
     x = np.arange(len(data))
     outcomes = list(dict.fromkeys(data["outcome"]))
     palette = plt.get_cmap("tab10")
-    has_estimate = data["estimate"].notna().any()
+    use_estimate = data["estimate"].notna().mean() >= 0.5
     for k, outcome in enumerate(outcomes):
-        sel = data["outcome"] == outcome
-        y = data.loc[sel, "estimate"] if has_estimate else np.zeros(sel.sum())
-        top.scatter(x[sel], y, s=6, color=palette(k % 10), label=outcome)
-        if has_estimate:
-            top.vlines(x[sel], data.loc[sel, "ci_low"], data.loc[sel, "ci_high"], color=palette(k % 10), alpha=0.15,
-                       linewidth=0.8)
-    threshold = m.default.deciding.threshold if m.default.deciding else None
-    if threshold is not None and has_estimate:
-        top.axhline(threshold, color="0.3", linewidth=0.8, linestyle="--")
-    top.set_ylabel(m.default.deciding.label[:40] if m.default.deciding else "outcome", fontsize=8)
+        sel = (data["outcome"] == outcome).to_numpy()
+        colour = palette(k % 10)
+        if use_estimate:
+            top.vlines(x[sel], data.loc[sel, "ci_low"], data.loc[sel, "ci_high"], color=colour, alpha=0.2, lw=0.8)
+            top.scatter(x[sel], data.loc[sel, "estimate"], s=5, color=colour, label=f"{outcome} ({sel.mean():.0%})")
+        else:
+            top.scatter(x[sel], np.full(sel.sum(), k), s=5, color=colour, label=f"{outcome} ({sel.mean():.0%})")
+    if use_estimate:
+        threshold = m.default.deciding.threshold if m.default.deciding else None
+        if threshold is not None:
+            top.axhline(threshold, color="0.3", lw=0.8, ls="--")
+        label = m.default.deciding.label if m.default.deciding else "deciding estimate"
+        top.set_ylabel(label if len(label) <= 38 else label[:36] + "...", fontsize=7)
+    else:
+        top.set_yticks(range(len(outcomes)))
+        top.set_yticklabels([o if len(o) <= 28 else o[:26] + "..." for o in outcomes], fontsize=7)
+        top.set_ylim(-0.6, len(outcomes) - 0.4)
     top.legend(fontsize=7, loc="best", frameon=False)
-    top.set_title(f"{claim_id}: {len(data)} specifications, {100 * m.robustness:.0f}% keep '{m.default.outcome}'",
+    top.set_title(f"{claim_id}: {len(data)} specifications; {100 * m.robustness:.0f}% keep '{m.default.outcome}'",
                   fontsize=9)
-    for row, name in enumerate(varied):
-        values = list(dict.fromkeys(map(str, data[name])))
-        codes = data[name].map(str).map({v: i for i, v in enumerate(values)}).to_numpy(float)
-        bottom.scatter(x, np.full(len(x), row) + (codes / max(1, len(values) - 1) - 0.5) * 0.6, s=2, color="0.3")
-    bottom.set_yticks(range(len(varied)))
-    bottom.set_yticklabels(varied, fontsize=7)
-    bottom.set_ylim(-0.7, max(0, len(varied) - 1) + 0.7)
-    bottom.set_xlabel("specifications, ordered by the deciding estimate", fontsize=8)
+    if varied:
+        codes = np.vstack([pd_codes(data[n]) for n in varied])
+        bottom.imshow(codes, aspect="auto", cmap="Greys", interpolation="nearest",
+                      extent=(-0.5, len(data) - 0.5, len(varied) - 0.5, -0.5), vmin=0, vmax=1)
+        bottom.set_yticks(range(len(varied)))
+        bottom.set_yticklabels(varied, fontsize=7)
+    else:
+        bottom.set_yticks([])
+    bottom.set_xlabel("specifications (ordered by outcome, then by the deciding estimate); "
+                      "below: each choice's value, light to dark", fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def pd_codes(column) -> np.ndarray:
+    """A parameter column as shades in [0, 1], in the order of its declared values where it has them."""
+    values = list(dict.fromkeys(map(str, column)))
+    try:
+        values = sorted(values, key=float)
+    except ValueError:
+        pass
+    index = {v: i for i, v in enumerate(values)}
+    codes = column.map(str).map(index).to_numpy(float)
+    return codes / max(1, len(values) - 1)
 
 
 def fragile_below() -> float:
