@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import re
 import shutil
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -142,12 +143,13 @@ def test_numbers_in_text_reads_words_signs_and_positions():
 # ---------------------------------------------------------------- bad copies of a small valid file
 
 
-def _real_rows() -> list[list[str]]:
+@cache
+def _real_rows() -> tuple[tuple[str, ...], ...]:
     with EVIDENCE_CSV.open(newline="", encoding="utf-8") as handle:
-        return list(csv.reader(handle))
+        return tuple(tuple(row) for row in csv.reader(handle))
 
 
-def _value(row: list[str], column: str) -> str:
+def _value(row, column: str) -> str:
     return row[COLUMNS.index(column)]
 
 
@@ -157,7 +159,7 @@ def _sample() -> list[list[str]]:
     header, *body = _real_rows()
     with_ci = next(r for r in body if _value(r, "ci_low"))
     with_se = next(r for r in body if _value(r, "se"))
-    return [header, *body[:5], with_ci, with_se]
+    return [list(row) for row in (header, *body[:5], with_ci, with_se)]
 
 
 def _line(predicate) -> int:
@@ -169,6 +171,10 @@ COMPARISON = _line(lambda r: _value(r, "contrast") != NOT_TRACKING and _value(r,
 CONTEXT = _line(lambda r: _value(r, "estimate_role") == "context")
 WITH_CI = _line(lambda r: bool(_value(r, "ci_low")))
 WITH_SE = _line(lambda r: bool(_value(r, "se")))
+
+
+def _number(line: int, column: str) -> float:
+    return float(_value(_sample()[line - 1], column))
 
 
 def _write(folder: Path, rows: list[list[str]]) -> Path:
@@ -209,7 +215,12 @@ def test_unchanged_real_copy_passes(tmp_path):
     assert len(load_evidence(tmp_path, bib=BIB)) == len(_real_rows()) - 1
 
 
-# -- the file and its header
+def test_a_published_uncertainty_in_the_quote_passes(tmp_path):
+    # E001's quote also holds .117: as an exact p-value it is in the quote, and the SE comes from it
+    load_evidence(_mutated(tmp_path, COMPARISON, p="0.117", se_derived="from p"), bib=BIB)
+
+
+# -- the file, its header and its rows as a whole
 
 
 def test_missing_file(tmp_path):
@@ -237,50 +248,11 @@ def test_ragged_row(tmp_path):
     _raises(_write(tmp_path, rows), f"line {COMPARISON}", "fields where the header has")
 
 
-# -- column types and vocabularies
-
-
-def test_missing_required_value(tmp_path):
-    _raises(_mutated(tmp_path, COMPARISON, quote=""), f"line {COMPARISON}", "column 'quote'", "missing value")
-
-
-@pytest.mark.parametrize("column", [c.name for c in EVIDENCE.columns if c.kind == "category"])
-def test_vocabularies(tmp_path, column):
-    _raises(_mutated(tmp_path, CONTEXT, **{column: "streaming"}), f"line {CONTEXT}", f"column '{column}'",
-            "'streaming' is not one of")
-
-
-def test_non_numeric_estimate(tmp_path):
-    _raises(_mutated(tmp_path, COMPARISON, estimate="about .1"), f"line {COMPARISON}", "non-numeric")
-
-
-def test_year_not_whole(tmp_path):
-    _raises(_mutated(tmp_path, COMPARISON, year="2023.5"), f"line {COMPARISON}", "column 'year'", "whole number")
-
-
-@pytest.mark.parametrize(("column", "value"), [("p", "1.5"), ("ci_level", "0.3"), ("sign_more_tracking", "2")])
-def test_value_outside_its_range(tmp_path, column, value):
-    _raises(_mutated(tmp_path, COMPARISON, **{column: value}), f"line {COMPARISON}", f"column '{column}'",
-            "outside the allowed range")
-
-
-# -- ids, citations, estimates, addresses
-
-
-def test_malformed_id(tmp_path):
-    _raises(_mutated(tmp_path, COMPARISON, id="X1"), f"line {COMPARISON}", "is not E followed")
-
-
 def test_duplicate_id(tmp_path):
     rows = _sample()
     rows[CONTEXT - 1][0] = rows[COMPARISON - 1][0]
     error = _raises(_write(tmp_path, rows), f"line {CONTEXT}", f"already used on line {COMPARISON}")
     assert error.row == CONTEXT
-
-
-def test_citation_not_in_bib(tmp_path):
-    _raises(_mutated(tmp_path, COMPARISON, citation="nobody2099nothing"), f"line {COMPARISON}",
-            "nobody2099nothing", "references.bib")
 
 
 def test_citation_checked_against_the_given_bib(tmp_path):
@@ -296,105 +268,70 @@ def test_missing_bib(tmp_path):
         load_evidence(tmp_path, bib=tmp_path / "none.bib")
 
 
-@pytest.mark.parametrize("change", ["shifted", "sign flipped"])
-def test_estimate_not_in_quote(tmp_path, change):
-    estimate = float(_value(_sample()[COMPARISON - 1], "estimate"))
-    value = estimate + 0.001 if change == "shifted" else -estimate
-    _raises(_mutated(tmp_path, COMPARISON, estimate=repr(value)), f"line {COMPARISON}", "does not appear in its quote")
+# -- one field of one row changed: one case per rule, named by the rule
+
+_CATEGORIES = [c.name for c in EVIDENCE.columns if c.kind == "category"]
+_ESTIMATE = _number(COMPARISON, "estimate")
+_CI_ESTIMATE = _number(WITH_CI, "estimate")
+
+ONE_FIELD = [
+    # column types and vocabularies
+    pytest.param(COMPARISON, {"quote": ""}, ("column 'quote'", "missing value"), id="required value"),
+    *(pytest.param(CONTEXT, {column: "streaming"}, (f"column '{column}'", "'streaming' is not one of"),
+                   id=f"vocabulary of {column}") for column in _CATEGORIES),
+    pytest.param(COMPARISON, {"estimate": "about .1"}, ("non-numeric",), id="numeric"),
+    pytest.param(COMPARISON, {"year": "2023.5"}, ("column 'year'", "whole number"), id="whole number"),
+    *(pytest.param(COMPARISON, {column: value}, (f"column '{column}'", "outside the allowed range"),
+                   id=f"range of {column}")
+      for column, value in (("p", "1.5"), ("ci_level", "0.3"), ("sign_more_tracking", "2"))),
+    # ids, citations, estimates, addresses
+    pytest.param(COMPARISON, {"id": "X1"}, ("is not E followed",), id="id format"),
+    pytest.param(COMPARISON, {"citation": "nobody2099nothing"}, ("nobody2099nothing", "references.bib"),
+                 id="citation in the bibliography"),
+    pytest.param(COMPARISON, {"estimate": repr(_ESTIMATE + 0.001)}, ("does not appear in its quote",),
+                 id="estimate in the quote"),
+    pytest.param(COMPARISON, {"estimate": repr(-_ESTIMATE)}, ("does not appear in its quote",),
+                 id="estimate's sign in the quote"),
+    pytest.param(COMPARISON, {"address": "air.unimi.it/handle/2434/1042374"}, ("does not start with http",),
+                 id="address"),
+    # uncertainty: as published, consistent, and in the quote
+    pytest.param(WITH_SE, {"se": "-0.01"}, ("se -0.01 is not positive",), id="se positive"),
+    pytest.param(WITH_CI, {"ci_high": ""}, ("only one confidence bound",), id="both bounds"),
+    pytest.param(WITH_CI, {"ci_low": repr(_CI_ESTIMATE + 0.5), "ci_high": repr(_CI_ESTIMATE + 1.0)},
+                 ("outside its interval",), id="estimate inside its interval"),
+    pytest.param(WITH_CI, {"ci_low": repr(_CI_ESTIMATE + 1.0), "ci_high": repr(_CI_ESTIMATE - 1.0)},
+                 ("outside its interval",), id="interval in order"),
+    pytest.param(WITH_CI, {"ci_level": ""}, ("needs its level",), id="interval needs a level"),
+    pytest.param(COMPARISON, {"ci_level": "0.95"}, ("needs its level",), id="level needs an interval"),
+    pytest.param(WITH_SE, {"se": repr(_number(WITH_SE, "se") + 0.0001)}, ("column 'se'", "does not appear"),
+                 id="se in the quote"),
+    pytest.param(WITH_CI, {"ci_low": repr(_number(WITH_CI, "ci_low") - 0.001)}, ("column 'ci_low'", "does not appear"),
+                 id="ci_low in the quote"),
+    pytest.param(WITH_CI, {"ci_high": repr(_number(WITH_CI, "ci_high") + 0.001)},
+                 ("column 'ci_high'", "does not appear"), id="ci_high in the quote"),
+    pytest.param(COMPARISON, {"p": "0.0417"}, ("column 'p'", "does not appear"), id="p in the quote"),
+    pytest.param(WITH_CI, {"se_derived": ""}, ("column 'se_derived'", "makes it 'from CI'"),
+                 id="se_derived of an interval"),
+    pytest.param(COMPARISON, {"se_derived": "from CI"}, ("column 'se_derived'", "makes it None"),
+                 id="se_derived without uncertainty"),
+    pytest.param(WITH_SE, {"se_derived": "from p"}, ("column 'se_derived'", "makes it None"),
+                 id="se_derived of a published se"),
+    pytest.param(COMPARISON, {"p": "0.117"}, ("column 'se_derived'", "makes it 'from p'"),
+                 id="se_derived of an exact p"),
+    # the codes agree with each other and with the quote
+    pytest.param(COMPARISON, {"direction": NOT_A_COMPARISON}, ("disagree",), id="contrast and direction"),
+    pytest.param(COMPARISON, {"sign_more_tracking": ""}, ("exactly when the row compares",),
+                 id="sign of a comparison"),
+    pytest.param(CONTEXT, {"sign_more_tracking": "1"}, ("exactly when the row compares",), id="no sign for context"),
+    pytest.param(COMPARISON, {"sign_more_tracking": "0"}, ("sign_more_tracking is 0",), id="sign not zero"),
+    pytest.param(COMPARISON, {"direction_words": ""}, ("needs the words",), id="direction needs words"),
+    pytest.param(COMPARISON, {"direction_words": "significantly negative"}, ("do not occur in the quote",),
+                 id="direction words in the quote"),
+    pytest.param(COMPARISON, {"estimate_role": "context"}, ("a context row is not a tracking-intensity comparison",),
+                 id="context role"),
+]
 
 
-def test_address_not_http(tmp_path):
-    _raises(_mutated(tmp_path, COMPARISON, address="air.unimi.it/handle/2434/1042374"), f"line {COMPARISON}",
-            "does not start with http")
-
-
-# -- uncertainty
-
-
-def test_se_not_positive(tmp_path):
-    _raises(_mutated(tmp_path, WITH_SE, se="-0.01"), f"line {WITH_SE}", "se -0.01 is not positive")
-
-
-def test_one_bound_only(tmp_path):
-    _raises(_mutated(tmp_path, WITH_CI, ci_high=""), f"line {WITH_CI}", "only one confidence bound")
-
-
-@pytest.mark.parametrize("change", ["above", "reversed"])
-def test_estimate_outside_its_interval(tmp_path, change):
-    estimate = float(_value(_sample()[WITH_CI - 1], "estimate"))
-    low, high = (estimate + 0.5, estimate + 1.0) if change == "above" else (estimate + 1.0, estimate - 1.0)
-    _raises(_mutated(tmp_path, WITH_CI, ci_low=repr(low), ci_high=repr(high)), f"line {WITH_CI}",
-            "outside its interval")
-
-
-@pytest.mark.parametrize("line_name", ["interval without level", "level without interval"])
-def test_interval_and_level_go_together(tmp_path, line_name):
-    folder = (_mutated(tmp_path, WITH_CI, ci_level="") if line_name == "interval without level"
-              else _mutated(tmp_path, COMPARISON, ci_level="0.95"))
-    line = WITH_CI if line_name == "interval without level" else COMPARISON
-    _raises(folder, f"line {line}", "needs its level")
-
-
-@pytest.mark.parametrize(("column", "which"), [("se", "se"), ("ci_low", "ci"), ("ci_high", "ci"), ("p", "none")])
-def test_uncertainty_must_appear_in_the_quote(tmp_path, column, which):
-    # a value that satisfies every other check but is not written in the row's quote
-    line = {"se": WITH_SE, "ci": WITH_CI, "none": COMPARISON}[which]
-    row = _sample()[line - 1]
-    if column == "p":
-        value = "0.0417"
-    elif column == "se":
-        value = repr(float(_value(row, "se")) + 0.0001)
-    elif column == "ci_low":
-        value = repr(float(_value(row, "ci_low")) - 0.001)
-    else:
-        value = repr(float(_value(row, "ci_high")) + 0.001)
-    _raises(_mutated(tmp_path, line, **{column: value}), f"line {line}", f"column '{column}'",
-            "does not appear in its quote")
-
-
-def test_a_published_uncertainty_in_the_quote_passes(tmp_path):
-    # E001's quote also holds .117: as an exact p-value it is in the quote, and the SE comes from it
-    load_evidence(_mutated(tmp_path, COMPARISON, p="0.117", se_derived="from p"), bib=BIB)
-
-
-@pytest.mark.parametrize(("where", "changes", "expected"), [
-    ("ci", {"se_derived": ""}, "'from CI'"),  # an interval without its derivation
-    ("none", {"se_derived": "from CI"}, "None"),  # a derivation without anything published
-    ("se", {"se_derived": "from p"}, "None"),  # a published SE needs no derivation
-    ("none", {"p": "0.117"}, "'from p'"),  # an exact p-value without its derivation
-])
-def test_se_derived_agrees_with_what_is_published(tmp_path, where, changes, expected):
-    line = {"se": WITH_SE, "ci": WITH_CI, "none": COMPARISON}[where]
-    _raises(_mutated(tmp_path, line, **changes), f"line {line}", "column 'se_derived'", f"makes it {expected}")
-
-
-# -- the codes agree with each other
-
-
-def test_contrast_and_direction_agree(tmp_path):
-    _raises(_mutated(tmp_path, COMPARISON, direction=NOT_A_COMPARISON), f"line {COMPARISON}", "disagree")
-
-
-@pytest.mark.parametrize(("where", "value"), [("comparison", ""), ("context", "1")])
-def test_sign_exactly_for_comparisons(tmp_path, where, value):
-    line = COMPARISON if where == "comparison" else CONTEXT
-    _raises(_mutated(tmp_path, line, sign_more_tracking=value), f"line {line}", "column 'sign_more_tracking'",
-            "exactly when the row compares")
-
-
-def test_sign_zero(tmp_path):
-    _raises(_mutated(tmp_path, COMPARISON, sign_more_tracking="0"), f"line {COMPARISON}", "sign_more_tracking is 0")
-
-
-def test_direction_needs_its_words(tmp_path):
-    _raises(_mutated(tmp_path, COMPARISON, direction_words=""), f"line {COMPARISON}", "needs the words")
-
-
-def test_direction_words_occur_in_the_quote(tmp_path):
-    _raises(_mutated(tmp_path, COMPARISON, direction_words="significantly negative"), f"line {COMPARISON}",
-            "do not occur in the quote")
-
-
-def test_context_row_is_not_a_comparison(tmp_path):
-    _raises(_mutated(tmp_path, COMPARISON, estimate_role="context"), f"line {COMPARISON}",
-            "a context row is not a tracking-intensity comparison")
+@pytest.mark.parametrize(("line", "changes", "fragments"), ONE_FIELD)
+def test_one_bad_field_is_refused_with_its_line(tmp_path, line, changes, fragments):
+    _raises(_mutated(tmp_path, line, **changes), f"line {line}", *fragments)

@@ -318,10 +318,10 @@ def test_spread_numbers_summarise_the_spread_table():
     assert numbers["min_ratio"] == table["ratio"].min() and numbers["max_ratio"] == table["ratio"].max()
     assert numbers["min_low"] == table["ratio_low"].min()
     assert numbers["all_above_one"] == bool((table["ratio_low"] > 1).all())
-    band = table[table["tracks"] == "existing groups in 'band'"]
+    band = table[table["tracks"] == peers.BAND_TRACKS_LABEL]
     assert len(band) == 1 and numbers["band_ratio"] == band["ratio"].iloc[0]
     # a split by the score itself narrows the range more than the imperfect band split does
-    exam = table[(table["dataset"] == "exam") & (table["tracks"] != "existing groups in 'band'")]
+    exam = table[(table["dataset"] == "exam") & (table["tracks"] != peers.BAND_TRACKS_LABEL)]
     assert (exam["ratio"] > numbers["band_ratio"]).all()
 
 

@@ -3,8 +3,8 @@
 One row per reported number: which study reported it, what it measures, the design, the exact
 sentence that contains it (``quote``) and the address of the page where that sentence was read.
 :func:`load_evidence` checks, on top of the column types that :func:`tracking_evidence.data.read_dataset`
-enforces (header in the fixed order, no missing required cell, vocabularies of ``topic`` and
-``design``):
+enforces (header in the fixed order, no missing required cell, the closed lists of ``design``
+and of every coded field):
 
 - ids are ``E`` + three or more digits and unique;
 - every ``citation`` is a key of ``book/references.bib``;

@@ -33,6 +33,13 @@ __all__ = [
     "standardized_gap",
     "standardized_gaps_by",
     "hsb_ses_quartile_gap",
+    "hsb_low_ses_gap",
+    "naep_disability_gap",
+    "mdes",
+    "schools_for_mdes",
+    "pretest_r2",
+    "book_pretest_r2",
+    "pilot_grid",
 ]
 
 
@@ -1090,9 +1097,12 @@ def pretest_r2(df: pd.DataFrame, outcome: str, pretest: str, cluster: str, data:
     _require_columns(df, [outcome, pretest, cluster])
     base = variance_decomposition(df, outcome, cluster)
     X = np.column_stack([np.ones(len(df)), df[pretest].to_numpy(float)])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         fit = MixedLM(df[outcome].to_numpy(float), X, groups=df[cluster].to_numpy()).fit(reml=True)
+    if not fit.converged or not np.isfinite(fit.llf):
+        raise RuntimeError(f"the model of {outcome} on {pretest} did not converge "
+                           f"({'; '.join(str(w.message) for w in caught) or 'no warning'})")
     tau2 = float(np.asarray(fit.cov_re)[0, 0])
     sigma2 = float(fit.scale)
     return PretestR2(data, outcome, pretest, max(0.0, 1 - tau2 / base.tau2), max(0.0, 1 - sigma2 / base.sigma2),
@@ -1179,5 +1189,6 @@ def naep_disability_gap(evidence: pd.DataFrame, level: float = 0.95) -> Publishe
     se = math.sqrt(float(other.se) ** 2 + float(swd.se) ** 2)
     sd = float(stats_by["p75_other"].estimate - stats_by["p25_other"].estimate) / (2 * stats.norm.ppf(0.75))
     z = stats.norm.ppf(0.5 + level / 2)
-    return PublishedGap("students with disabilities, NAEP grade-4 reading 2009", points, se, sd, points / sd,
-                        (points - z * se) / sd, (points + z * se) / sd, tuple(NAEP_GRADE4_READING[k] for k in need))
+    return PublishedGap("students with disabilities, NAEP grade-4 reading 2009", points, se, float(sd),
+                        float(points / sd), float((points - z * se) / sd), float((points + z * se) / sd),
+                        tuple(NAEP_GRADE4_READING[k] for k in need))

@@ -155,11 +155,11 @@ def calibration() -> pd.DataFrame:
     """Central value, low and high (low <= high) of every parameter, and its source (``book
     estimate``, ``published``, ``computed`` or ``assumption``).
 
-    ``alpha`` (the targeting gain): central and high so that the first tracked subject gains the
-    mean and the largest published *within-class* grouping effect; low so that the model at full
-    streaming, with the other parameters central, reproduces the mean published *between-class*
-    grouping effect (0 if that needs a negative alpha). Without such rows in
-    ``data/evidence.csv`` alpha is an assumption, varied from 0 to a 0.5 SD first-subject gain.
+    ``alpha`` (the targeting gain) is calibrated so that full streaming, with the other parameters
+    central and epsilon 0, reproduces the weighed between-class (course tracking) effect on mean
+    achievement (:func:`between_class_evidence`); its low and high ends reproduce the ends of that
+    estimate's interval. Without such evidence the calibration raises ``ValueError``: alpha is not
+    silently assumed. The peer slopes are one common slope (:func:`tracking_evidence.peers.common_peer_slope`).
     """
     inputs = band_inputs()
     shares = tuple(float(inputs.loc[b, "p"]) for b in BANDS)

@@ -19,9 +19,11 @@ p-value bound, and makes every assumption an explicit, variable argument:
   bottom SES quartiles, to read a g in familiar units.
 
 Published figures used here are stored with the sentence they come from and the address where
-that sentence was read (:data:`TERRIN_ABSTRACT`, :data:`TERRIN_RECORD`, :data:`SOURCE_A_SENTENCE`).
+that sentence was read (:data:`TERRIN_ABSTRACT`, :data:`TERRIN_RECORD`, :data:`SOURCE_A_SENTENCE`);
+the figures computed from come from ``data/evidence.csv`` (:func:`reported`).
 
-The verdict functions (A2, A3, A4, A5, B6, B11) each state their rule in the docstring.
+The verdicts on A2-A5, B6 and B11 are in :mod:`tracking_evidence.verdicts.claims_reanalysis`; this
+module computes numbers only.
 """
 
 from __future__ import annotations

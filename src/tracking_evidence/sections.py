@@ -273,7 +273,8 @@ def staffing_with_support(n: int, support: str, cap: int = DEFAULT_CAP, load: in
     tracked = sections_needed(n, cap, tracked_shares) / load
     sections = sections_needed(n, cap)
     if support == "double dose":
-        sections += sections_needed(max(1, round(n * below_median)), cap)
+        below = allocate(n, (below_median, 1 - below_median))[0]  # largest remainder, as for tracks
+        sections += sections_needed(max(1, below), cap)
     fte = sections / load
     if support == "common prep period":
         if load < 2:

@@ -20,7 +20,7 @@ from scipy import stats
 from .. import synthesis
 from ..claims import load_claims
 from ..evidence import load_evidence
-from ..reanalysis import figure_in_text, figures_in
+from ..reanalysis import FIGURE_ROWS, figure_in_text, figures_in
 from .certainty import Downgrade, grade
 from .common import describe, effect_part, fmt
 from .core import Deciding, Part
@@ -42,8 +42,6 @@ declare("tracking_contrast", "system tracking", ("system tracking", "course trac
 #: Which figures of a quote are calendar years (a reading of the text, not a threshold of judgement).
 YEARS = (1900, 2100)
 
-#: Figures of Source A and the rows of data/evidence.csv that hold the primary source's figure.
-FIGURE_ROWS = {"analyses": "E154", "g_achievement": "E001", "g_inequality": "E002"}
 
 
 def _claim_quote(claim_id: str) -> str:
@@ -81,9 +79,9 @@ def figure_part(name: str, claimed: float, row_id: str | None, quote: str | None
 def a2(spec) -> Judgement:
     quote = _claim_quote("A2")
     figures = figures_in(quote, glued=True)
-    source = _rows().loc[FIGURE_ROWS["analyses"], "quote"]
+    source = _rows().loc[FIGURE_ROWS["n_analyses"], "quote"]
     counts = [f for f in figures if not YEARS[0] < f < YEARS[1]]
-    parts = [figure_part("number of analyses", counts[0], FIGURE_ROWS["analyses"])]
+    parts = [figure_part("number of analyses", counts[0], FIGURE_ROWS["n_analyses"])]
     for year in (f for f in figures if YEARS[0] < f < YEARS[1]):
         found = figure_in_text(year, source)
         parts.append(Part(f"year {year:g}", "supported" if found else "not verified",
