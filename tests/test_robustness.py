@@ -224,23 +224,25 @@ WORKING_PAGE = FAILING_PAGE.replace('raise ValueError("deliberate failure in bro
 
 @pytest.mark.slow
 def test_changed_data_re_executes_cached_pages(tiny_book, data_copy, monkeypatch):
-    """Jupyter Book's cache keys on a page's code only; pre-execution also keys on the package and
-    the data, so an edited data file (page code unchanged) re-executes the page instead of showing
-    the numbers of the old file, and drops Sphinx's saved environment so that it is re-rendered."""
+    """Jupyter Book's cache keys on a page's code only; pre-execution also keys on the package, the
+    data and the fixtures (the fingerprint of book/_ext/execution_inputs.py, stamped on each cached
+    notebook), so an edited data file (page code unchanged) re-executes the page instead of showing
+    the numbers of the old file. (tests/test_rebuild.py: the same through `jupyter-book build .`.)"""
     scripts = str(ROOT / "scripts")
     monkeypatch.syspath_prepend(scripts)
     import preexecute
+    from jupyter_cache import get_cache
 
     (tiny_book / "book" / "broken_page.md").write_text(WORKING_PAGE, encoding="utf-8")
     monkeypatch.setenv("TRACKING_EVIDENCE_DATA", str(data_copy))
     quiet = dict(jobs=1, log=lambda *_: None)
     assert list(preexecute.preexecute(tiny_book, **quiet)) == ["book/broken_page.md"]
     assert preexecute.preexecute(tiny_book, **quiet) == {}  # nothing changed: nothing executed
-    (tiny_book / "_build" / ".doctrees").mkdir()
     with (data_copy / "exam.csv").open("a", encoding="utf-8") as handle:
         handle.write("\n")  # an edit the page's code cannot see
     assert list(preexecute.preexecute(tiny_book, **quiet)) == ["book/broken_page.md"]
-    assert not (tiny_book / "_build" / ".doctrees").exists()
+    [record] = get_cache(str(tiny_book / "_build" / ".jupyter_cache")).list_cache_records()
+    assert record.data[preexecute.FINGERPRINT_KEY] == preexecute.inputs_fingerprint()
 
 
 # ----------------------------------------------------------------------- property tests (hypothesis)

@@ -200,7 +200,7 @@ def _is_notebook_page(path: Path) -> bool:
 
 
 def write_notebooks(app, exception):
-    if exception is not None or app.builder.format != "html":
+    if exception is not None or app.builder.name != "html":  # not for the single page of `make pdf`
         return
     from jupyter_cache import get_cache
     from myst_nb.core.read import read_myst_markdown_notebook
