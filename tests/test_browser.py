@@ -249,3 +249,29 @@ def test_a_folded_table_opens_and_its_search_box_filters_its_rows(page, site_url
     assert fold.locator(".table-count").inner_text() == f"{len(visible)} of {total} rows"
     search.fill("")
     assert all(rows.nth(i).is_visible() for i in range(total))
+
+
+def test_ledger_board_filters_and_sorts_from_the_keyboard(page, site_url):
+    """The verdict board: a filter by verdict shows exactly the ledger's claims with that verdict,
+    the source filter narrows further, and sorting by robustness puts the least robust first."""
+    from tracking_evidence import claims
+
+    table = claims.ledger()
+    page.goto(urljoin(site_url, "book/ledger.html"), wait_until="networkidle")
+    rows = page.locator("table.ledger-board tbody tr")
+    assert rows.count() == len(table)
+    verdict = page.locator("select[data-filter='verdict']")
+    verdict.focus()
+    verdict.select_option("supported")
+    visible = page.locator("table.ledger-board tbody tr:not([hidden])")
+    assert visible.count() == int((table["verdict"] == "supported").sum())
+    page.locator("select[data-filter='source']").select_option("C")
+    assert visible.count() == int(((table["verdict"] == "supported") & (table["source"] == "C")).sum())
+    assert "claims shown" in page.locator(".ledger-count").inner_text()
+    verdict.select_option("")
+    page.locator("select[data-filter='source']").select_option("")
+    page.locator("button[data-sort='robustness']").press("Enter")
+    first = page.locator("table.ledger-board tbody tr").first.get_attribute("data-id")
+    assert first == table.sort_values("robustness", kind="stable").iloc[0]["id"] or \
+        table.set_index("id").loc[first, "robustness"] == table["robustness"].min()
+    assert page.problems == []
