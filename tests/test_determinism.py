@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from tracking_evidence import acceleration, claims, data, detracking, gaps, models, peers, reanalysis
+from tracking_evidence import acceleration, claims, data, detracking, evidence, gaps, models, peers, reanalysis, synthesis
 
 from .conftest import ROOT
 from .test_offline import offline_env
@@ -208,8 +208,8 @@ REPRESENTATIVE = {
     "book/peers.md": {"peers_n": lambda: peers.exam_band_checks()["n_students"]},
     "book/model.md": {"model_A": lambda: models.coefficients(models.central_params())[0]},
     "book/reanalysis.md": {"g_a": lambda: reanalysis.REPORTED["g_achievement"]},
-    "book/outside.md": {"rho": lambda: acceleration._default_numbers().rho},
-    "book/detracking.md": {"dt_rows": lambda: len(detracking.book_evidence())},
+    "book/outside.md": {"rho": lambda: acceleration.b10_numbers(evidence.load_evidence()).rho},
+    "book/detracking.md": {"dt_rows": lambda: len(synthesis.book_evidence())},
 }
 
 
