@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from tracking_evidence import acceleration, claims, data, detracking, evidence, gaps, models, peers, reanalysis, synthesis
+from tracking_evidence import acceleration, claims, data, evidence, gaps, models, peers, reanalysis, synthesis
 
 from .conftest import ROOT
 from .test_offline import offline_env
