@@ -74,11 +74,12 @@ class Certainty:
         """'moderate: downgraded once for indirectness (university samples)' and the like."""
         if not self.applicable:
             return f"{NOT_APPLICABLE}: {self.basis}" if self.basis else NOT_APPLICABLE
+        start = f"starts {self.start} ({self.basis})"
         if not self.downgrades:
-            return f"{self.level}: {self.basis}, no downgrade"
+            return f"{self.level}: {start}, no downgrade"
         times = {1: "once", 2: "twice"}
         pieces = [f"{times.get(d.levels, f'{d.levels} times')} for {d.domain} ({d.reason})" for d in self.downgrades]
-        return f"{self.level}: {self.basis}; downgraded " + "; ".join(pieces)
+        return f"{self.level}: {start}; downgraded " + "; ".join(pieces)
 
 
 def grade(kind: str, basis: str, downgrades=()) -> Certainty:
