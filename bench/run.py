@@ -141,7 +141,7 @@ def _engine() -> dict:
     the JSON files they write next to themselves land there and the working tree is left alone."""
     out = {}
     with tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp:
-        for name in ("bench_meta.py", "bench_votecount.py"):
+        for name in ("bench_meta.py", "bench_votecount.py", "bench_multilevel.py", "bench_multiverse.py"):
             script = ROOT / "bench" / name
             if not script.exists():
                 out[name] = {"present": False}

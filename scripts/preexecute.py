@@ -165,7 +165,7 @@ def preexecute(root: Path = ROOT, path_output: Path | None = None, jobs: int = 2
     from tracking_evidence.verdicts import multiverse
 
     start = time.perf_counter()
-    warmed = multiverse.warm(jobs)
+    warmed = multiverse.warm()  # one process: the claims share their cached computations
     log(f"preexecute: multiverse of {warmed} claims computed in {time.perf_counter() - start:.2f} s")
     # longest first (by size of the code): the two workers finish at about the same time
     todo.sort(key=lambda p: -sum(len(c.source) for c in read_page(p, md_config).cells if c.cell_type == "code"))

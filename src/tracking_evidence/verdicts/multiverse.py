@@ -155,15 +155,18 @@ def _warm_group(claim_ids: tuple[str, ...]) -> int:
     return len(claim_ids)
 
 
-def warm(jobs: int = 2) -> int:
-    """Compute every claim's multiverse into the disk store, ``jobs`` processes at a time, before the
-    pages run (they then read it instead of computing it each). Claims are dealt round-robin in
-    order of their number of parameters, so the processes finish together. Returns the claims done."""
+def warm(jobs: int = 1) -> int:
+    """Compute every claim's multiverse into the disk store before the pages run (they then read it
+    instead of computing it each). With ``jobs`` = 1 (the default) in this process: the claims share
+    cached syntheses and fits, which two processes would each compute again (``make bench`` measures
+    both; on the 2-core machine one process is faster). Returns the claims done."""
     from concurrent.futures import ProcessPoolExecutor
 
     rules = all_rules()
     if store.folder() is None:
         return 0
+    if jobs <= 1:
+        return _warm_group(tuple(rules))
     order = sorted(rules, key=lambda c: -len(rules[c].params))
     groups = [tuple(order[i::jobs]) for i in range(max(1, jobs))]
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
