@@ -19,8 +19,8 @@ Measures (each repeated; median and spread = max - min reported):
   each run, so its cache entry misses every time), then ``make book``'s commands;
 - each chapter's execution time, from myst-nb's "Executed notebook in X seconds" lines of the
   serial cold builds;
-- the engine's own benchmarks (``bench/bench_meta.py``, ``bench/bench_votecount.py`` when
-  present: their JSON is collected as they print it);
+- the engine's own benchmarks (``bench/bench_meta.py``, ``bench/bench_votecount.py``,
+  ``bench/bench_multilevel.py`` when present: their JSON is collected as they print it);
 - ``make test`` in the repository (optional: ``--with-make-test``; it rebuilds ``_build`` of the
   working tree incrementally, then runs pytest).
 

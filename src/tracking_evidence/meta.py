@@ -54,12 +54,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize, special, stats
 
-__all__ = ["METHODS", "PoolResult", "MetaRegResult", "pool", "tau2_ci", "metareg", "estimate_tau2", "check_inputs",
-           "pool_multilevel", "robust", "MultilevelResult", "RobustResult"]
+__all__ = ["METHODS", "PoolResult", "MetaRegResult", "pool", "tau2_ci", "metareg", "estimate_tau2", "check_inputs"]
 
 # Dependent effect sizes live in their own module, which builds on this one; they are re-exported
 # here lazily (PEP 562) so that ``from tracking_evidence.meta import pool_multilevel, robust``
-# works without a circular import.
+# works without a circular import (not in __all__: a star import does not reach them).
 _MULTILEVEL = ("pool_multilevel", "robust", "MultilevelResult", "RobustResult")
 
 

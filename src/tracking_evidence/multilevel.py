@@ -72,7 +72,7 @@ from scipy import optimize, special
 
 from . import meta
 
-__all__ = ["MultilevelResult", "RobustResult", "pool_multilevel", "robust", "ROBUST_TYPES"]
+__all__ = ["ROBUST_TYPES", "MultilevelResult", "RobustResult", "pool_multilevel", "robust"]
 
 ROBUST_TYPES = ("CR0", "CR1", "CR2")
 _LOG_2PI = float(np.log(2 * np.pi))
@@ -241,7 +241,7 @@ class _ThreeLevel:
 
     def evaluate(self, theta: np.ndarray, derivatives: bool = True) -> _Point:
         s, w = float(theta[0]), float(theta[1])
-        X, y, g = self.X, self.y, self.g
+        X, y = self.X, self.y
         a = 1.0 / (self.v + w)
         A = self._sum(a)
         den = 1.0 + s * A
