@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: book book-serial test system-packages data clean references bench
+.PHONY: book book-serial pdf test system-packages data clean references bench
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,9 +18,19 @@ $(STAMP): requirements.txt pyproject.toml
 # 2-core machine this cuts a cold build to about 0.6 of Jupyter Book's one-after-another execution
 # (bench/results.json, README.md). `make book-serial` is Jupyter Book's own way. If a page
 # fails here, the build still runs: it executes that page again and fails on it, naming it, as before.
+# The HTML build also ships the student pack (the package's wheel, with its data: book/_ext/downloads.py).
+# Then the PDF of the whole book, which the site links (make pdf, below), when Chromium is there.
 book: $(STAMP)
 	$(BIN)/python scripts/preexecute.py --jobs 2 || echo "preexecute: a page failed (above); jupyter-book will execute it again and report it"
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	@if [ -x /usr/bin/chromium ]; then $(BIN)/python scripts/make_pdf.py; else \
+	  echo "make book: no PDF of the book, Chromium is missing (make test installs it; or apt-get install chromium, then make pdf)"; fi
+
+# The whole book as one PDF: a single-page build printed by Debian's Chromium (scripts/make_pdf.py),
+# shipped as _build/html/_downloads/the-tracking-debate-recomputed.pdf. About 20-30 s on the 2-core
+# machine; skipped (only copied) when nothing it is made from changed.
+pdf: $(STAMP)
+	$(BIN)/python scripts/make_pdf.py
 
 book-serial: $(STAMP)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)

@@ -53,7 +53,10 @@ PRE = [sys.executable, str(ROOT / "scripts" / "preexecute.py"), "--root", ".", "
 TARGETS = {"cold": 180.0, "noop_rebuild": 15.0, "chapter": 30.0}
 EXECUTED = re.compile(r"(\S+\.md): Executed notebook in ([0-9.]+) seconds")
 CACHED = re.compile(r"(\S+\.md): Using cached notebook")
-SNAPSHOT = ("_config.yml", "_toc.yml", "book", "data", "src", "tests/reference")  # pooling reads the lme4 fixture
+# pooling reads the lme4 fixture; the "How to cite" page reads CITATION.cff; the HTML build ships the
+# student pack, a wheel built from pyproject.toml, setup.py and LICENSE
+SNAPSHOT = ("_config.yml", "_toc.yml", "book", "data", "src", "tests/reference", "CITATION.cff", "pyproject.toml",
+            "setup.py", "LICENSE")
 
 
 def _load() -> float:

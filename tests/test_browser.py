@@ -66,15 +66,17 @@ VIEWPORTS = {DESKTOP: {"viewport": {"width": DESKTOP, "height": 900}},
              PHONE: {"viewport": {"width": PHONE, "height": 844}, "is_mobile": True, "has_touch": True}}
 
 # Each table cell's longest word, measured in the cell's own font (canvas measureText), against the
-# width of the cell's content box (of its value's column, for a row shown as a card on a phone). Words are separated by white space; a line may also break after a
-# hyphen or a dash inside a word ("meta-" / "analysis") and, in a web address, after "/", "?" or "&":
-# those are where browsers and typesetters break lines, not breaks inside a word. Text inside MathJax
-# is left out. Folded tables (<details>) are opened first, so that they are measured too.
+# width of the cell's content box (of its value's column, for a row shown as a card on a phone). Words
+# are separated by white space; a line may also break after a hyphen or a dash between two letters
+# ("meta-" / "analysis") and, in a web address, after "/", "?" or "&": those are where browsers and
+# typesetters break lines, not breaks inside a word. A date or a range of numbers ("2026-11-26",
+# "0.03-0.10") is one word. Text inside MathJax is left out. Folded tables (<details>) are opened
+# first, so that they are measured too.
 MEASURE_TABLES = r"""
 () => {
   document.querySelectorAll("article details").forEach(d => { d.open = true; });
   const ctx = document.createElement("canvas").getContext("2d");
-  const pieces = t => /^https?:\/\//.test(t) ? t.split(/(?<=[\/?&])/) : t.split(/(?<=\S-)|(?<=[\u2013\u2014])/u);
+  const pieces = t => /^https?:\/\//.test(t) ? t.split(/(?<=[\/?&])/) : t.split(/(?<=\p{L}[-\u2013\u2014])(?=\p{L})/u);
   const broken = [];
   for (const cell of document.querySelectorAll("article td, article th")) {
     if (!cell.getClientRects().length) continue;  // not displayed (a hidden solution)

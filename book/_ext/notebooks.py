@@ -6,7 +6,9 @@ student runs them), prose becomes plain Markdown. MyST syntax that Jupyter canno
 translated: glued values are replaced by the values this build computed (read from the execution
 cache), admonitions become block quotes, exercises become bold headings, solutions become
 ``<details>`` blocks, cross-references become links to the sibling notebooks, citations become
-their keys. Each page's download menu gets an ``.ipynb`` entry.
+their keys. Each page's download menu gets an ``.ipynb`` entry. Each notebook opens with a cell
+that says how to run it away from the repository: install the book's wheel, the student pack
+(``student_pack.py``), which carries the package and its data.
 
 The translation is deliberately strict: :func:`markdown_for_jupyter` raises if any MyST directive
 or role is left, so a new construct fails the build instead of leaking into a notebook.
@@ -16,15 +18,30 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from pathlib import Path
 
 import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import student_pack  # noqa: E402
 
 NOTEBOOK_DIR = "_notebooks"
 GLUE = re.compile(r"\{glue(?::(?:text|md|any))?\}`([^`]+)`")
 ROLE = re.compile(r"\{(?P<name>[a-z:]+)\}`(?P<body>[^`]*)`")
 FENCE_OPEN = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}\s*(?P<argument>.*)$")
 SOLUTION_SUMMARY = "Solution (click to show)"
+HOW_TO_RUN = """**How to run this notebook.** It is a chapter of *The Tracking Debate, Recomputed* and needs
+Python 3.11 or newer with the book's package, `tracking_evidence`, which carries the book's data.
+The package is one file on the book's site, `{wheel}` (every page's download menu links it, under
+`.whl`; it sits in the site's `_downloads` folder). Install it once, then run the cells from the top:
+
+- on your own computer, in a terminal, in the folder where you saved the file: `pip install {wheel}`;
+- on a hosted notebook service (JupyterHub, Binder, Google Colab, ...): upload the file beside this
+  notebook, run `%pip install {wheel}` in a new cell, then restart the kernel.
+
+pip brings what the package needs (numpy, pandas, SciPy, statsmodels, matplotlib) when it is missing.
+Inside the book's repository nothing needs installing: `make book` has set up `.venv`."""
 
 
 def _format_glued(value, spec: str) -> str:
@@ -163,8 +180,9 @@ def markdown_for_jupyter(text: str, values: dict, docname: str) -> str:
     return text
 
 
-def to_notebook(source: Path, executed, docname: str):
-    """A clean notebook for one MyST page: code without outputs, Jupyter-ready Markdown."""
+def to_notebook(source: Path, executed, docname: str, wheel: str):
+    """A clean notebook for one MyST page: first a cell that says how to run it (installing ``wheel``),
+    then the page's code without outputs and its prose as Jupyter-ready Markdown."""
     from myst_nb.core.read import read_myst_markdown_notebook
 
     text = source.read_text(encoding="utf-8")
@@ -173,7 +191,7 @@ def to_notebook(source: Path, executed, docname: str):
                        "(was the page edited during the build?)")
     notebook = read_myst_markdown_notebook(text)
     values = glued_values(executed) if executed is not None else {}
-    cells = []
+    cells = [nbformat.v4.new_markdown_cell(HOW_TO_RUN.format(wheel=wheel))]
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
             translated = markdown_for_jupyter(cell.source, values, docname).strip()
@@ -208,6 +226,7 @@ def write_notebooks(app, exception):
     cache_path = Path(app.outdir).parent / ".jupyter_cache"
     cache = get_cache(str(cache_path)) if cache_path.exists() else None
     target_dir = Path(app.outdir) / NOTEBOOK_DIR
+    wheel = student_pack.wheel_name(Path(app.srcdir))
     for docname in sorted(app.env.found_docs):
         source = Path(app.env.doc2path(docname))
         if source.suffix != ".md" or not _is_notebook_page(source):
@@ -219,7 +238,7 @@ def write_notebooks(app, exception):
                 executed = cache.get_cache_bundle(record.pk).nb
             except KeyError:
                 executed = None
-        notebook = to_notebook(source, executed, docname)
+        notebook = to_notebook(source, executed, docname, wheel)
         destination = target_dir / f"{docname}.ipynb"
         destination.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, destination)

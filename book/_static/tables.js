@@ -8,6 +8,8 @@
  * - A one-line hint above a table that is wider than its box ("scroll sideways"), kept up to date
  *   when the window is resized; the box can be scrolled from the keyboard.
  * - Printing opens every folded table (and puts the folds back afterwards).
+ * - Inside table cells, a number with a hyphen or a dash in it (a date, a range: 2026-11-26,
+ *   0.03-0.10) is kept on one line: browsers would break it after the hyphen.
  *
  * Plain JavaScript, no library, nothing fetched.
  */
@@ -52,6 +54,32 @@
   }
 
   var MIN_COLUMNS = 3, MIN_MEAN_LENGTH = 20;
+  var NUMBER_WITH_DASH = /\S*\d[-\u2013]\d\S*/g;
+
+  function keepNumbersWhole(cell) {
+    var walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    var nodes = [];
+    for (var node = walker.nextNode(); node; node = walker.nextNode()) {
+      NUMBER_WITH_DASH.lastIndex = 0;
+      if (NUMBER_WITH_DASH.test(node.nodeValue) && !node.parentElement.closest(".nobreak, mjx-container, script")) {
+        nodes.push(node);
+      }
+    }
+    nodes.forEach(function (node) {
+      var text = node.nodeValue, fragment = document.createDocumentFragment(), last = 0, match;
+      NUMBER_WITH_DASH.lastIndex = 0;
+      while ((match = NUMBER_WITH_DASH.exec(text)) !== null) {
+        fragment.appendChild(document.createTextNode(text.slice(last, match.index)));
+        var whole = document.createElement("span");
+        whole.className = "nobreak";
+        whole.textContent = match[0];
+        fragment.appendChild(whole);
+        last = match.index + match[0].length;
+      }
+      fragment.appendChild(document.createTextNode(text.slice(last)));
+      node.parentNode.replaceChild(fragment, node);
+    });
+  }
 
   function headerNames(table) {
     if (!table.tHead || table.tHead.rows.length !== 1) return null;
@@ -119,6 +147,7 @@
 
   function setUp() {
     document.querySelectorAll(".bd-article table").forEach(cardsOnPhone);
+    document.querySelectorAll(".bd-article td, .bd-article th").forEach(keepNumbersWhole);
     document.querySelectorAll(".bd-article table[data-search]").forEach(addSearch);
     refreshHints();
     var pending = null;

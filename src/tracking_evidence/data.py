@@ -17,6 +17,7 @@ import math
 import os
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +26,8 @@ __all__ = [
     "DataError",
     "DATASETS",
     "data_dir",
+    "book_path",
+    "reference_dir",
     "load",
     "read_dataset",
     "Column",
@@ -74,10 +77,27 @@ class Dataset:
     checksum: bool = True  # microdata are checksummed; hand-curated registries are validated by content
 
 
+def book_path(in_repository: str, bundled: str) -> Path:
+    """A file or folder of the book's repository (``in_repository``, relative to its root); when the
+    package runs without its repository around it (installed from the book's wheel, the student
+    pack), the copy the wheel carries under ``tracking_evidence/bundled/<bundled>`` (see setup.py)."""
+    repository = Path(__file__).resolve().parents[2] / in_repository
+    if repository.exists():
+        return repository
+    carried = Path(str(resources.files(__package__).joinpath("bundled", bundled)))
+    return carried if carried.exists() else repository
+
+
 def data_dir() -> Path:
-    """The folder holding the CSVs: ``$TRACKING_EVIDENCE_DATA`` if set, else the repository's ``data/``."""
+    """The folder holding the CSVs: ``$TRACKING_EVIDENCE_DATA`` if set, else the repository's ``data/``
+    (or the wheel's copy of it: :func:`book_path`)."""
     override = os.environ.get("TRACKING_EVIDENCE_DATA")
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "data"
+    return Path(override) if override else book_path("data", "data")
+
+
+def reference_dir() -> Path:
+    """The reference fixtures written by R (``tests/reference/*.json``; or the wheel's copy of them)."""
+    return book_path("tests/reference", "reference")
 
 
 _BANDS = ("bottom 25%", "mid 50%", "top 25%")

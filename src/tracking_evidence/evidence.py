@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .data import Column, DataError, Dataset, data_dir, read_dataset
+from .data import Column, DataError, Dataset, book_path, data_dir, read_dataset
 
 __all__ = [
     "DESIGNS",
@@ -144,8 +144,8 @@ _DIRECTION_WINDOW = 60  # characters either side of the number in which a direct
 
 
 def default_bib() -> Path:
-    """``book/references.bib`` of this repository."""
-    return Path(__file__).resolve().parents[2] / "book" / "references.bib"
+    """``book/references.bib`` of this repository (or the copy the book's wheel carries)."""
+    return book_path("book/references.bib", "references.bib")
 
 
 def bib_keys(bib: Path | None = None) -> set[str]:

@@ -25,10 +25,21 @@ def as_python(value):
 
 
 def glue(name: str, value, display: bool = False):
-    """Glue ``value`` (converted by :func:`as_python`) under ``name``; returns the converted value."""
-    from myst_nb import glue as myst_glue  # imported here: the package must not need myst-nb to compute
+    """Glue ``value`` (converted by :func:`as_python`) under ``name``; returns the converted value.
 
+    Without myst-nb (a downloaded chapter notebook run with the book's wheel alone, whose prose
+    already carries the values of the build) there is nothing to glue into: the value is only
+    returned, and shown when ``display`` asks for it.
+    """
     plain = as_python(value)
+    try:
+        from myst_nb import glue as myst_glue  # imported here: the package must not need myst-nb to compute
+    except ImportError:
+        if display:
+            from IPython.display import display as show
+
+            show(plain)
+        return plain
     myst_glue(name, plain, display=display)
     return plain
 

@@ -18,7 +18,6 @@ import json
 import re
 import warnings
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -46,7 +45,7 @@ ONE_STAGE_FORMULAS = {
     "moderated": "mathach ~ cses * (pracad + catholic)",
 }
 OPTIMIZERS = ("lbfgs", "bfgs", "cg", "nm", "powell")
-LME4_FIXTURE = Path(__file__).resolve().parents[2] / "tests" / "reference" / "lme4_hsb_slopes.json"
+LME4_FIXTURE = data.reference_dir() / "lme4_hsb_slopes.json"
 
 
 # --------------------------------------------------------------------------------------------
