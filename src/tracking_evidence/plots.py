@@ -8,8 +8,10 @@ result objects of :mod:`tracking_evidence.meta` and :mod:`tracking_evidence.bias
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
+from .figure_data import attach
 from .meta import check_inputs
 
 __all__ = ["ACCENT", "GREY", "new_figure", "forest", "caterpillar", "funnel", "pcurve_plot", "verdict_summary"]
@@ -68,6 +70,16 @@ def forest(yi, vi, labels, result=None, level: float = 0.95, xlabel: str = "Esti
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
+    table = pd.DataFrame({"row": labels, "what": "study", "estimate": y, "interval_low": y - half,
+                          "interval_high": y + half, "interval": f"{level:.0%} confidence interval",
+                          "weight_share": w})
+    if result is not None:
+        table = pd.concat([table, pd.DataFrame({
+            "row": ticklabels[-2:], "what": ["pooled mean", "prediction interval"],
+            "estimate": [est, est], "interval_low": [lo, result.pi_low], "interval_high": [hi, result.pi_high],
+            "interval": [f"{result.level:.0%} confidence interval", f"{result.level:.0%} prediction interval"],
+            "weight_share": [1.0, np.nan]})], ignore_index=True)
+    attach(fig, table, layout="y")  # rows are positions: the data are the estimates and intervals on x
     return fig
 
 
@@ -102,6 +114,15 @@ def caterpillar(yi, vi, result=None, level: float = 0.95, xlabel: str = "Study, 
     if result is not None or highlight is not None:
         ax.legend(frameon=False, fontsize=8, loc="upper left")
     fig.tight_layout()
+    rows = pd.DataFrame({"rank": x, "what": "study", "estimate": y[order], "ci_low": (y - half)[order],
+                         "ci_high": (y + half)[order]})
+    if highlight is not None:
+        rows["group"] = np.where(np.asarray(highlight, dtype=bool)[order], labels[1], labels[0])
+    if result is not None:
+        rows = pd.concat([rows, pd.DataFrame({"what": ["pooled estimate and prediction interval"],
+                                              "estimate": [result.estimate], "ci_low": [result.pi_low],
+                                              "ci_high": [result.pi_high]})], ignore_index=True)
+    attach(fig, rows)
     return fig
 
 
@@ -127,6 +148,15 @@ def funnel(fdata: dict, trimfill=None, xlabel: str = "Estimate", title: str | No
         ax.set_title(title, fontsize=10)
     ax.legend(frameon=False, fontsize=8, loc="lower left")
     fig.tight_layout()
+    parts = [pd.DataFrame({"what": "study", "estimate": studies["yi"], "standard_error": studies["sei"]}),
+             pd.DataFrame({"what": "pseudo-confidence region", "standard_error": region["sei"],
+                           "region_low": region["low"], "region_high": region["high"]}),
+             pd.DataFrame({"what": ["fixed-effect estimate"], "estimate": [fdata["estimate"]]})]
+    if trimfill is not None and trimfill.k0 > 0:
+        parts += [pd.DataFrame({"what": "filled study (imputed)", "estimate": trimfill.filled_yi,
+                                "standard_error": np.sqrt(trimfill.filled_vi)}),
+                  pd.DataFrame({"what": ["trim-and-fill estimate"], "estimate": [trimfill.estimate]})]
+    attach(fig, pd.concat(parts, ignore_index=True))
     return fig
 
 
@@ -148,6 +178,9 @@ def pcurve_plot(result, title: str | None = None):
         ax.set_title(title, fontsize=10)
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
+    attach(fig, pd.DataFrame({"p_low": bins["p_low"], "p_high": bins["p_high"], "p_mid": mids,
+                              "share_observed": bins["share"], "share_if_no_effect": bins["share_null"],
+                              "share_if_33pct_power": bins["share_33"]}))
     return fig
 
 
@@ -203,4 +236,10 @@ def verdict_summary(table):
         _stacked(axes[1, 0], counts.sort_index(ascending=False), CERTAINTY_COLOURS, "Certainty")
     axes[-1, 0].set_xlabel("Number of claims")
     fig.tight_layout()
+    tidy = [table.groupby(["source", "verdict"]).size().rename("claims").reset_index()
+            .rename(columns={"verdict": "value"}).assign(panel="verdict")]
+    if panels == 2:
+        tidy.append(table.assign(certainty=certainty).groupby(["source", "certainty"]).size().rename("claims")
+                    .reset_index().rename(columns={"certainty": "value"}).assign(panel="certainty"))
+    attach(fig, pd.concat(tidy, ignore_index=True)[["panel", "source", "value", "claims"]], layout="y")
     return fig

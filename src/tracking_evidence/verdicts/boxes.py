@@ -7,6 +7,7 @@ import html
 
 import numpy as np
 
+from ..figure_data import attach
 from .multiverse import Multiverse, run
 from .parameters import param
 
@@ -123,6 +124,12 @@ def spec_curve(claim_id: str):
     bottom.set_xlabel("specifications (ordered by outcome, then by the deciding estimate); "
                       "below: each choice's value, light to dark", fontsize=7)
     fig.tight_layout()
+    table = data.copy()
+    table.insert(0, "specification", x + 1)
+    if use_estimate and threshold is not None:
+        table["threshold_of_the_rule"] = threshold
+    # x is each specification's position; without a deciding estimate, y is the outcome's strip
+    attach(fig, table, layout={0: "x" if use_estimate else ("x", "y"), 1: ("x", "y")})
     return fig
 
 
