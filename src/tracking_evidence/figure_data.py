@@ -98,7 +98,7 @@ def _rectangle_items(artist, ax) -> dict[str, list]:
     ends = _points(artist.get_data_transform(), ax, [[x0, y0], [x0 + w, y0 + h]])
     if artist.get_data_transform() != ax.transData:
         return {k: [v] for k, v in ends.items()}
-    return {"x": [ends["x"], [abs(w)]], "y": [ends["y"], [abs(h)]]}
+    return {"x": [ends["x"], [w]], "y": [ends["y"], [h]]}
 
 
 def drawn_values(fig, layout=()) -> list[tuple[int, str, list[np.ndarray]]]:

@@ -124,7 +124,7 @@ def spec_curve(claim_id: str):
     bottom.set_xlabel("specifications (ordered by outcome, then by the deciding estimate); "
                       "below: each choice's value, light to dark", fontsize=7)
     fig.tight_layout()
-    table = data.copy()
+    table = data.dropna(axis=1, how="all")  # a rule without an interval: no empty columns in the download
     table.insert(0, "specification", x + 1)
     if use_estimate and threshold is not None:
         table["threshold_of_the_rule"] = threshold
