@@ -42,7 +42,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
-from execution_inputs import FINGERPRINT_KEY, inputs_fingerprint, is_current  # noqa: E402  (one fingerprint for both paths)
+from execution_inputs import FINGERPRINT_KEY, inputs_fingerprint, is_current, missing_downloads  # noqa: E402  (one fingerprint for both paths)
 
 
 def toc_pages(root: Path) -> list[Path]:
@@ -155,6 +155,8 @@ def preexecute(root: Path = ROOT, path_output: Path | None = None, jobs: int = 2
         if not is_current(record, fingerprint):
             todo.append(page)  # same code, but the package, the data or the fixtures changed since it ran
             stale.append(page)
+        elif missing_downloads(page, root):
+            todo.append(page)  # the figure CSVs it links were removed: only running it writes them
     if stale:
         log(f"preexecute: the package, data or fixtures changed since {len(stale)} cached page(s) ran: executing "
             "them again (the build that follows re-reads every page)")

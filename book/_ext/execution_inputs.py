@@ -13,6 +13,10 @@ longer computes. This extension makes ``jupyter-book build .`` key on those file
 - ``env-updated``: the records executed during this build are stamped with the fingerprint, and the
   environment remembers it.
 
+A page that links figure data (``{download}`` of ``/_build/figure-data/<file>``, written when the
+page runs, see ``tracking_evidence.figure_data``) is executed and read again when one of those files
+is missing, e.g. after ``_build/figure-data`` was deleted but the cache kept.
+
 ``scripts/preexecute.py`` (``make book``'s parallel execution) imports :func:`inputs_fingerprint`
 and :data:`FINGERPRINT_KEY` from here and stamps what it executes the same way, so the two paths
 agree on what is stale.
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 from pathlib import Path
 
 FINGERPRINT_KEY = "inputs_sha256"  # in a cache record's ``data`` and on Sphinx's environment
@@ -82,6 +87,19 @@ def is_current(record, fingerprint: str) -> bool:
 # ------------------------------------------------------------------------------------ Sphinx events
 
 
+DOWNLOAD_LINK = re.compile(r"</_build/figure-data/([^>]+)>`")
+
+
+def missing_downloads(page: Path, root: Path) -> list[str]:
+    """The files under ``_build/figure-data`` that ``page`` links and that do not exist (the page
+    writes them when it runs; a page taken from the cache does not run)."""
+    try:
+        names = DOWNLOAD_LINK.findall(Path(page).read_text(encoding="utf-8"))
+    except OSError:
+        return []
+    return [n for n in names if not (Path(root) / "_build" / "figure-data" / n).is_file()]
+
+
 def _cache(app):
     config = getattr(app.env, "mystnb_config", None)
     if config is None or config.execution_mode != "cache":
@@ -96,7 +114,8 @@ def drop_stale_records(app) -> None:
     cache = _cache(app)
     if cache is None:
         return
-    stale = [record for record in cache.list_cache_records() if not is_current(record, fingerprint)]
+    stale = [record for record in cache.list_cache_records()
+             if not is_current(record, fingerprint) or missing_downloads(Path(record.uri), app.srcdir)]
     for record in stale:
         cache.remove_cache(record.pk)
     if stale:
@@ -116,9 +135,10 @@ def _read_with(env) -> dict[str, str]:
 
 
 def reread_when_inputs_changed(app, env, added, changed, removed) -> list[str]:
+    others = env.found_docs - set(added) - set(changed)
     if _read_with(env).get(app.builder.name) == app.inputs_fingerprint:
-        return []
-    return sorted(env.found_docs - set(added) - set(changed))
+        return sorted(doc for doc in others if missing_downloads(Path(env.doc2path(doc)), app.srcdir))
+    return sorted(others)
 
 
 def stamp_new_records(app, env) -> None:
