@@ -15,6 +15,19 @@ settings.load_profile("book")
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 
+# The front matter of a MyST notebook page (a page with code cells), for the small books tests build.
+NOTEBOOK_FRONT_MATTER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
 
 @pytest.fixture
 def data_copy(tmp_path: Path) -> Path:

@@ -228,8 +228,10 @@ def test_site_search_finds_a_claim_by_a_word_of_its_quote(page, site_url):
     assert any(re.search(r"source-b\.html|ledger\.html", href) for href in results), results
 
 
-def test_a_folded_table_opens_and_its_search_box_filters_its_rows(page, site_url):
-    """Tables of ``tracking_evidence.tables.html_table`` that fold (the instructor guide's exercises, for one)."""
+def test_a_folded_table_opens_and_its_search_box_filters_its_rows(sized_page, site_url):
+    """Tables of ``tracking_evidence.tables.html_table`` that fold (the instructor guide's exercises, for one),
+    at both widths (on a phone, a table of cards: a row the search hides stays hidden)."""
+    page = sized_page
     pages = _pages_with('class="table-fold"')
     if not pages:
         pytest.fail("no page of the book shows a folded table (tracking_evidence.tables.html_table)")

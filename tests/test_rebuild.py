@@ -18,24 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import NOTEBOOK_FRONT_MATTER, ROOT
 
 BIN = ROOT / ".venv" / "bin"
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import execution_inputs  # noqa: E402
 
 PROBE_MODULE = "def value():\n    return {value!r}\n"
-PROBE_PAGE = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+PROBE_PAGE = NOTEBOOK_FRONT_MATTER + """
 # A page that shows a number the package computes
 
 ```{code-cell} ipython3

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from tracking_evidence import bias, claims, data, gaps, meta, reanalysis
 from tracking_evidence.data import DataError
 
-from .conftest import ROOT
+from .conftest import NOTEBOOK_FRONT_MATTER, ROOT
 
 BIN = Path(sys.executable).parent
 
@@ -157,17 +157,7 @@ def test_forest_plot_bad_input(kind):
 # ------------------------------------------------------------------- a chapter with a failing cell
 
 
-FAILING_PAGE = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+FAILING_PAGE = NOTEBOOK_FRONT_MATTER + """
 # A page that fails
 
 ```{code-cell} ipython3

@@ -2,7 +2,8 @@
  *
  * - Tables that hold mostly text (three columns or more, cells of 20 characters or more on average)
  *   are marked to become one card per row on a phone (class cards-on-phone), each cell labelled
- *   with its column's name; tables of numbers stay tables and scroll sideways.
+ *   with its column's name; tables of numbers stay tables and scroll sideways, and so does a table
+ *   with the class no-cards.
  * - A search box for every table marked data-search (tracking_evidence.tables.html_table): typing
  *   keeps the rows that contain every word typed, and says how many are shown.
  * - A one-line hint above a table that is wider than its box ("scroll sideways"), kept up to date
@@ -110,7 +111,8 @@
   }
 
   function cardsOnPhone(table) {
-    if (table.classList.contains("book-table")) return;  // html_table chose already (cards=True or not)
+    // html_table chose already (cards=True or not); a table with the class no-cards has a layout of its own
+    if (table.classList.contains("book-table") || table.classList.contains("no-cards")) return;
     var names = headerNames(table);
     if (names && holdsText(table, names)) {
       labelCells(table, names);
