@@ -351,6 +351,9 @@ def test_b14_and_b15_follow_the_claims_they_presuppose(monkeypatch):
     monkeypatch.setattr(claims_sources, "judge", fake("contradicted"))
     assert registry.judge("B14").verdict == "supported"
     assert registry.judge("B15").verdict == "contradicted"
+    # a gap in the coded evidence is not the author's misrepresentation
+    monkeypatch.setattr(claims_sources, "judge", fake("insufficient evidence"))
+    assert registry.judge("B14").verdict == "insufficient evidence"
 
 
 def test_a1_can_only_show_tracking_is_common():

@@ -46,12 +46,14 @@ def b13(spec) -> Judgement:
                        "a survey of education faculty, repeated over time, on tracking and detracking")
 
 
-@rule("B14", admits=("supported", "contradicted"))
+@rule("B14")
 def b14(spec) -> Judgement:
     """Advocates misrepresent the literature: judged on the one advocacy text the book holds
     (Source C): its statements about what studies show (C3, C11) against the weighed evidence.
     A statement the evidence supports is represented fairly (contradicts B14); one the evidence
-    contradicts, or cannot support, is misrepresented (supports B14)."""
+    contradicts is misrepresented (supports B14). A statement the coded evidence cannot settle is
+    neither: the studies Source C relies on may simply not be in the table, so a gap in the book's
+    evidence is not counted as the author's misrepresentation."""
     parts = []
     certainty = grade("descriptive", "convenience sample", [Downgrade("indirectness", 1, "one advocacy text")])
     for cid in ("C3", "C11"):
@@ -59,12 +61,15 @@ def b14(spec) -> Judgement:
         if verdict == "supported":
             parts.append(Part(f"{cid}: what studies show", "contradicted",
                               f"the weighed evidence supports {cid}", certainty=certainty))
-        elif verdict in ("contradicted", "insufficient evidence"):
+        elif verdict == "contradicted":
             parts.append(Part(f"{cid}: what studies show", "supported",
-                              f"{cid} says studies have shown it; the weighed evidence is {verdict}", certainty=certainty))
+                              f"{cid} says studies have shown it; the weighed evidence contradicts it",
+                              certainty=certainty))
         else:
-            parts.append(Part(f"{cid}: what studies show", "insufficient evidence", f"{cid} is {verdict}",
-                              needs=f"a verdict on {cid}"))
+            parts.append(Part(f"{cid}: what studies show", "insufficient evidence",
+                              f"{cid} is {verdict}: the coded evidence neither bears it out nor refutes it",
+                              needs=f"the studies {cid} relies on, coded with their uncertainty: fair if they show "
+                                    "what it says, misrepresented if they show otherwise"))
     return Judgement("B14", tuple(parts), "Source C's statements of what studies have shown, against the weighed "
                                           "evidence: " + "; ".join(f"{p.name} {p.verdict}" for p in parts))
 
