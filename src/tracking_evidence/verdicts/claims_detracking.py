@@ -11,7 +11,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from .. import sections, synthesis
 from ..evidence import load_evidence
-from .certainty import Downgrade, grade
+from .certainty import Downgrade, grade, not_applicable
 from . import claims_gaps  # noqa: F401  (declares parameters these rules share)
 from .claims_reanalysis import WEIGHING, _weigh
 from .common import describe, effect_part, fmt, size_part, synthesis_certainty
@@ -57,7 +57,8 @@ def a1(spec) -> Judgement:
     n = len(countries)
     deciding = Deciding("countries with documented first selection by secondary age", n, unit="countries",
                         threshold=spec["many_countries"])
-    certainty = grade("descriptive", "population measurement",
+    # the countries are rows the book collected (some from a blog post used to corroborate), not a census
+    certainty = grade("descriptive", "convenience sample",
                       [Downgrade("indirectness", 1, "institutional facts from studies' abstracts, not a census")])
     because = f"{n} countries documented ({', '.join(countries)}); OECD review: most track at 15 or 16"
     if n >= spec["many_countries"]:
@@ -142,10 +143,15 @@ def c2(spec) -> Judgement:
     return Judgement("C2", (academic, social), f"academic: {academic.verdict}; social and emotional: {social.verdict}")
 
 
-@rule("B4", params=WEIGHING + ("sesoi", "strong_certainty", "include_system_reforms", "subgroup_correlation"))
+@rule("B4", params=WEIGHING + ("sesoi", "strong_certainty", "include_system_reforms", "subgroup_correlation"),
+      admits=("contradicted", "insufficient evidence"),
+      why_not="'the evidence is weak to nonexistent' is a claim about the whole literature: one strong synthesis "
+              "showing that detracking narrows inequality contradicts it, but only a systematic search could support "
+              "it, and the book's coded table is not one (what it lacks is not evidence that the literature lacks it)")
 def b4(spec) -> Judgement:
-    """B4 is a claim about the evidence: supported while no synthesis shows, with at least
-    ``strong_certainty``, that detracking narrows inequality; contradicted when one does."""
+    """B4 is a claim about the evidence: contradicted when a weighed estimate shows, with at least
+    ``strong_certainty``, that detracking narrows inequality; otherwise insufficient evidence, since
+    the absence of such an estimate in the book's table is not a finding about the literature."""
     candidates = [_gap_change_part(spec)]
     if spec["include_system_reforms"]:
         for construct in ("gap", "gradient", "dispersion"):
@@ -164,9 +170,12 @@ def b4(spec) -> Judgement:
                     f"{p.name}: {p.because} (certainty {p.certainty.level})", p.deciding, certainty)
     else:
         shown = "; ".join(f"{p.name}: {p.verdict}" for p in candidates)
-        part = Part("evidence that detracking enhances equity is weak", "supported",
-                    f"no weighed estimate shows, with {spec['strong_certainty']} certainty or more, that detracking "
-                    f"narrows inequality ({shown})", candidates[0].deciding, certainty)
+        part = Part("evidence that detracking enhances equity is weak", "insufficient evidence",
+                    f"no weighed estimate in the book's table shows, with {spec['strong_certainty']} certainty or more, "
+                    f"that detracking narrows inequality ({shown}); the table is not a systematic search",
+                    candidates[0].deciding, certainty,
+                    needs="a systematic review of detracking evaluations that reports their equity effects with "
+                          "uncertainty (or one strong synthesis showing the gap narrows, which would contradict B4)")
     return Judgement("B4", (part,), part.because)
 
 
@@ -185,8 +194,10 @@ def b5(spec) -> Judgement:
             continue
         effect = -g["yi"]  # effect of detracking, on the construct's own scale
         lo, hi = effect - z * g["se_used"], effect + z * g["se_used"]
-        gains = g[(g["subgroup"].isin(["low", "named group"]) | (g["construct"] == "gap"))
-                  & (g["construct"].isin(["subgroup achievement", "gap"])) & (lo > 0)]
+        # a gain: low or disadvantaged students' achievement rises (effect above 0), or the gap narrows
+        # (detracking's effect on a gap is a change in its size: below 0)
+        gains = g[((g["subgroup"].isin(["low", "named group"]) & (g["construct"] == "subgroup achievement") & (lo > 0))
+                   | ((g["construct"] == "gap") & (hi < 0)))]
         harms = g[(g["construct"].isin(["mean achievement", "subgroup achievement"])) & (hi < 0)]
         if len(gains) and harms.empty:
             examples.append((study, gains.iloc[0]))
@@ -228,30 +239,25 @@ def b7(spec) -> Judgement:
                        because=f"{not_designed} of {total} studies observational or qualitative (Wilson interval "
                                f"{lo:.0%} to {hi:.0%})", certainty=certainty,
                        what="a census of detracking studies large enough to place the share")
-    frame = load_evidence()
-    studies = frame[(frame["contrast"] == "detracking reform") & frame["design"].isin(
-        ["RCT", "quasi-experimental", "descriptive"])].groupby("study_id")["design"].first()
-    k = int((studies == "descriptive").sum())
-    lo2, hi2 = _wilson(k, len(studies), spec["ci_level"])
-    recent = size_part("detracking studies coded in this book", estimate=k / len(studies), ci_low=lo2, ci_high=hi2,
-                       threshold=spec["almost_all"], label="share without a causal design (this book's table)",
-                       unit="share", because=f"{k} of {len(studies)} descriptive (Wilson {lo2:.0%} to {hi2:.0%})",
-                       certainty=grade("descriptive", "convenience sample"),
-                       what="a systematic search of detracking studies")
-    return Judgement("B7", (census, recent), f"{census.because}; {recent.because}")
+    # The book's own coded detracking studies are not a sample of the literature (a convenience
+    # collection), so they are not a second part: only Rui's census of 15 studies bears on B7.
+    return Judgement("B7", (census,), census.because)
 
 
-@rule("C5", params=("staffing_support",))
+@rule("C5", params=("staffing_support",), admits=("modelled",),
+      why_not="whether detracking needs more teachers is staffing arithmetic on published designs (class cap, "
+              "teaching load, the supports a reform adds), not a measurement of budgets: it is modelled, and the "
+              "answer turns on the supports, which the multiverse varies")
 def c5(spec) -> Judgement:
     support = spec["staffing_support"]
     table = sections.staffing_table(support)
     extra = float(table["extra_fte"].mean())
     share_more = float((table["extra_fte"] > 0).mean())
-    certainty = grade("descriptive", "sample", [Downgrade("indirectness", 1, "staffing arithmetic on published "
-                                                                            "designs, not measured budgets")])
+    certainty = not_applicable("staffing arithmetic on published designs, not measured budgets")
     because = (f"detracked with support '{support}' against two tracks, grades of {table['n'].min()}-"
                f"{table['n'].max()} students, cap {sections.DEFAULT_CAP}: {extra:+.2f} teacher FTE on average, more "
                f"staff in {share_more:.0%} of grade sizes")
     deciding = Deciding("extra teacher FTE of detracking", extra, unit="FTE", threshold=0.0)
-    verdict = "supported" if extra > 0 else "contradicted"
-    return Judgement("C5", (Part("needs more teachers", verdict, because, deciding, certainty),), because)
+    conclusion = "detracking needs more teachers" if extra > 0 else "detracking needs no more teachers"
+    part = Part("needs more teachers", "modelled", because, deciding, certainty, conclusion=conclusion)
+    return Judgement("C5", (part,), f"{conclusion} in the staffing model: {because}")

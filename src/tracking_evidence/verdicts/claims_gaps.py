@@ -30,6 +30,9 @@ declare("pilot_schools", 10, (4, 10, 20),
 declare("pilot_randomise", "schools", ("schools", "students"),
         "detracking is usually a school decision (schools randomised); randomising students within schools, as Dee "
         "and Huffaker did, is the alternative")
+declare("pilot_students", 30, (20, 30, 60),
+        "students per school in the pilot's grade or subject: about one class of 25-30; 20 and 60 (two classes) "
+        "bracket it")
 declare("pilot_pretest", "Exam", ("Exam", "egsingle", "none"),
         "share of variance a prior score explains, estimated in the shipped data (London age-16 exam; Chicago "
         "grades 2-5); 'none' is a pilot without a pretest")
@@ -45,8 +48,11 @@ def _all_gaps_part(name: str, table, threshold: float, label: str, basis: str, i
     decisive one is the gap whose interval reaches lowest."""
     worst = table.loc[table["boot_ci_low"].idxmin()]
     certainty = _gap_certainty(basis, indirect)
-    because = (f"{len(table)} gaps from {fmt(table['d'].min())} to {fmt(table['d'].max())} SD; lowest interval "
-               f"{fmt(worst['boot_ci_low'])} to {fmt(worst['boot_ci_high'])}")
+    if len(table) == 1:
+        because = f"gap {fmt(worst['d'])} SD (interval {fmt(worst['boot_ci_low'])} to {fmt(worst['boot_ci_high'])})"
+    else:
+        because = (f"{len(table)} gaps from {fmt(table['d'].min())} to {fmt(table['d'].max())} SD; lowest interval "
+                   f"{fmt(worst['boot_ci_low'])} to {fmt(worst['boot_ci_high'])}")
     if (table["boot_ci_high"] < threshold).any():
         below = table.loc[table["boot_ci_high"].idxmin()]
         return Part(name, "contradicted", because,
@@ -91,9 +97,10 @@ def b1(spec) -> Judgement:
         Part("'systemic'", "not testable here", "a statement about causes that a gap alone cannot test",
              needs="evidence on the mechanisms that produce the gaps"),
     )
-    return Judgement("B1", parts, f"race-linked mathematics gaps of {fmt(eg['d'].min())} to {fmt(eg['d'].max())} SD "
-                                  f"in Chicago grades 1-5 and {fmt(hsb.d)} SD in US high schools (1982), against a "
-                                  f"'substantial' threshold of {t:g} SD; opportunities and outcomes are not measured here")
+    # "at all levels of schooling": every measured level must be judged
+    return Judgement("B1", parts, "; ".join(f"{p.name}: {p.verdict} ({p.because})" for p in parts[:2])
+                     + f"; against a 'substantial' threshold of {t:g} SD; opportunities and outcomes are not measured "
+                       "here", universal=True)
 
 
 @rule("C1", params=("gap_meaningful",))
@@ -122,7 +129,10 @@ def c1(spec) -> Judgement:
                                   f"disabilities {fmt(naep.d)} SD (NAEP grade-4 reading 2009)")
 
 
-@rule("B2", params=("root_share",))
+@rule("B2", params=("root_share",), admits=("contradicted", "insufficient evidence"),
+      why_not="descriptive gaps can show that most of a gap is there before course tracking begins (so tracking is "
+              "not its root), but a gap that grows later does not show that tracking caused the growth: the "
+              "'supported' side needs students' own tracks and a change in tracking")
 def b2(spec) -> Judgement:
     share_needed = spec["root_share"]
     eg = _egsingle()
@@ -131,24 +141,31 @@ def b2(spec) -> Judgement:
         g = eg[eg["focal_group"] == group].set_index("school_grade")
         entry, later = g.loc[g.index.min()], g.loc[g.index.max()]
         share = float(entry["d"] / later["d"])
-        deciding = Deciding(f"{group} gap in grade {g.index.min()} as a share of grade {g.index.max()}", share,
-                            unit="share", threshold=share_needed)
+        # the ratio's interval from the ends of the two gaps' bootstrap intervals: conservative (it
+        # ignores that the two gaps, measured on the same schools, move together), so a share it
+        # places above the threshold is there whatever their correlation
+        low = float(entry["boot_ci_low"] / later["boot_ci_high"])
+        high = float(entry["boot_ci_high"] / later["boot_ci_low"]) if later["boot_ci_low"] > 0 else float("inf")
+        deciding = Deciding(f"{group} gap in grade {g.index.min()} as a share of grade {g.index.max()}", share, low,
+                            high, unit="share", threshold=share_needed)
         certainty = grade("causal", "descriptive", [Downgrade("indirectness", 1, "one Chicago cohort, grades 1-5")])
         because = (f"{group} gap {fmt(entry['d'])} SD in grade {g.index.min()} (interval {fmt(entry['boot_ci_low'])} "
-                   f"to {fmt(entry['boot_ci_high'])}), {fmt(later['d'])} SD in grade {g.index.max()}: {share:.0%} present "
-                   "before any course tracking")
-        if entry["boot_ci_low"] > 0 and share >= share_needed:
+                   f"to {fmt(entry['boot_ci_high'])}), {fmt(later['d'])} SD in grade {g.index.max()} (interval "
+                   f"{fmt(later['boot_ci_low'])} to {fmt(later['boot_ci_high'])}): {share:.0%} present before any "
+                   f"course tracking (conservative interval {low:.0%} to "
+                   f"{'unbounded' if high == float('inf') else f'{high:.0%}'})")
+        if low >= share_needed:
             parts.append(Part(f"origin, {group} students", "contradicted", because, deciding, certainty))
-        elif share <= 1 - share_needed:
-            parts.append(Part(f"origin, {group} students", "supported", because, deciding, certainty))
         else:
             parts.append(Part(f"origin, {group} students", "insufficient evidence", because, deciding, certainty,
-                              needs="gaps measured at school entry and after tracking begins in the same cohort"))
+                              needs=f"the share of the later gap present at entry, with an interval above "
+                                    f"{share_needed:.0%}: a joint bootstrap of both grades, or a larger cohort"))
     parts.append(Part("tracking as the cause", "not testable here",
                       "no shipped data set records a student's own track or a change in tracking",
                       needs="students' own tracks and a change in tracking policy (a reform or a cutoff)"))
-    return Judgement("B2", tuple(parts), "a root cannot come after what it causes: in Chicago most of the grade-5 "
-                                         "race gap is already there in grade 1, before any course tracking; tracking "
+    shares = "; ".join(f"{p.name}: {p.verdict}" for p in parts[:2])
+    return Judgement("B2", tuple(parts), "a root cannot come after what it causes: how much of the grade-5 race gap "
+                                         f"is already there in grade 1, before any course tracking ({shares}); tracking "
                                          "can still widen gaps later, which these data cannot show")
 
 
@@ -165,13 +182,13 @@ def _pilot_numbers(spec) -> dict:
     else:
         key = next(k for k in table.index if k.startswith(spec["pilot_pretest"]))
         r2s, r2i = float(table.loc[key, "r2_school"]), float(table.loc[key, "r2_student"])
-    m = 30
+    m = spec["pilot_students"]
     mdes = gaps.mdes(spec["pilot_schools"], m, icc, r2s, r2i, randomise=spec["pilot_randomise"])
     needed = gaps.schools_for_mdes(spec["pilot_effect"], m, icc, r2s, r2i, randomise=spec["pilot_randomise"])
     return {"icc": icc, "r2_school": r2s, "r2_student": r2i, "mdes": mdes, "needed": needed, "m": m}
 
 
-@rule("C7", params=("pilot_effect", "pilot_schools", "pilot_randomise", "pilot_pretest"),
+@rule("C7", params=("pilot_effect", "pilot_schools", "pilot_students", "pilot_randomise", "pilot_pretest"),
       admits=("modelled",), why_not="C7 is normative (how detracking is best implemented): it is modelled, not "
                                     "judged; the model says whether a one-grade pilot can evaluate effectiveness")
 def c7(spec) -> Judgement:

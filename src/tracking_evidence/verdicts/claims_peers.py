@@ -28,23 +28,24 @@ def b3(spec) -> Judgement:
         s = _weigh("high", contrast, spec)
         parts.append(no_harm_part(name, s, harm_sign=1, sesoi=spec["sesoi"], spec=spec,
                                   label=f"effect of {contrast} on high achievers", what=f"{contrast} for high achievers"))
+    # "does not harm ... in any way": every pathway must be judged
     return Judgement("B3", tuple(parts), "each pathway judged on the weighed effect of the separate provision on high "
                                          "achievers (a benefit is what its removal would take away): "
-                                         + "; ".join(f"{p.name} {p.verdict}" for p in parts))
+                                         + "; ".join(f"{p.name} {p.verdict}" for p in parts), universal=True)
 
 
 @rule("B8", params=WEIGHING + ("sesoi", "targeting_contrast"))
 def b8(spec) -> Judgement:
     contrast = spec["targeting_contrast"]
-    average = _weigh("within" if contrast == "within-class grouping" else "mean", contrast, spec)
-    parts = [effect_part("on average", average, sign=1, sesoi=spec["sesoi"], spec=spec,
-                         label=f"effect of {contrast} on mean achievement", what=f"{contrast} on mean achievement")]
+    # "all students benefit": every prior-achievement band must be judged (an average gain is implied
+    # by gains in every band and cannot stand in for a band without evidence)
+    parts = []
     for band in BANDS:
         s = _weigh(band, contrast, spec)
         parts.append(effect_part(f"{band} achievers", s, sign=1, sesoi=spec["sesoi"], spec=spec,
                                  label=f"effect of {contrast} on {band} achievers", what=f"{contrast} for {band} achievers"))
-    return Judgement("B8", tuple(parts), "'all students benefit' needs a benefit on average and in every prior-"
-                                         "achievement band: " + "; ".join(f"{p.name} {p.verdict}" for p in parts))
+    return Judgement("B8", tuple(parts), "'all students benefit' needs a benefit in every prior-achievement band: "
+                                         + "; ".join(f"{p.name} {p.verdict}" for p in parts), universal=True)
 
 
 @rule("C4", params=WEIGHING + ("sesoi",))
@@ -73,4 +74,4 @@ def c6(spec) -> Judgement:
                                  what=f"detracking reforms for {band} achievers"))
     return Judgement("C6", tuple(parts), "judged as Source C meant it (mixed, not 'homogeneous', classrooms): every "
                                          "prior-achievement band must gain: "
-                                         + "; ".join(f"{p.name} {p.verdict}" for p in parts))
+                                         + "; ".join(f"{p.name} {p.verdict}" for p in parts), universal=True)

@@ -100,8 +100,12 @@ def a3(spec) -> Judgement:
     parts = (figure_part(f"g = {claimed:g}", claimed, FIGURE_ROWS["g_achievement"]),
              Part("not significant", "supported" if row["direction"] == "no clear difference" else "contradicted",
                   f"the abstract's words: '{row['direction_words']}'", certainty=_verification_certainty()))
-    return Judgement("A3", parts, "g = -.063 and 'not statistically significant' match the abstract; no interval "
-                                  "is published, so effects of 0.1 SD either way are not ruled out")
+    # not significant at 5%: the 95% interval contains 0, so it reaches at least twice the estimate on
+    # the estimate's side (|g| <= 1.96 SE); the other end is not known without the SE
+    far_end = 2 * claimed
+    return Judgement("A3", parts, f"g = {claimed:g} and 'not statistically significant' match the abstract; no "
+                                  f"interval is published, but a non-significant g = {claimed:g} has a 95% interval "
+                                  f"reaching at least {far_end:.3f}, so an effect of {far_end:.3f} SD is not ruled out")
 
 
 @rule("A4", params=(), admits=("supported", "contradicted"))

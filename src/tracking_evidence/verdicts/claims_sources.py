@@ -17,12 +17,7 @@ from .certainty import Downgrade, grade, not_applicable
 from .claims_reanalysis import WEIGHING, _weigh
 from .common import effect_part, fmt
 from .core import Deciding, Part
-from .parameters import declare
 from .registry import Judgement, judge, rule
-
-declare("majority_share", 0.5, (0.5, 0.6, 0.67),
-        "a view 'held' by a group: more than this share of a representative sample; a bare majority to two thirds")
-
 
 def _untestable(claim_id: str, name: str, because: str, needs: str, headline: str | None = None) -> Judgement:
     part = Part(name, "not testable here", because, needs=needs)
@@ -170,11 +165,12 @@ def c8(spec) -> Judgement:
     n = _naep_ltt_gap()
     lo, hi = n["gap"] - z * n["se"], n["gap"] + z * n["se"]
     decades = Part("the gap persists over decades (NAEP long-term trend, age 9 reading)",
-                   "supported" if lo > 0 else "contradicted",
+                   "supported" if lo > 0 else "contradicted" if hi < 0 else "insufficient evidence",
                    f"White-Black gap {n['gap']:.0f} points in 2012 (interval {lo:.0f} to {hi:.0f}; rows "
                    f"{', '.join(n['rows'])}), four decades after 1971; smaller than it was, not gone",
                    Deciding("White-Black gap in 2012 (NAEP points)", n["gap"], lo, hi, "points", 0.0),
-                   grade("descriptive", "population measurement", [Downgrade("indirectness", 1, "one age and subject")]))
+                   grade("descriptive", "population measurement", [Downgrade("indirectness", 1, "one age and subject")]),
+                   needs="a gap measured precisely enough to exclude zero")
     return Judgement("C8", (cohort, decades), "gaps that are still there four decades on (NAEP) and through the "
                                               "early grades (Chicago): persistent, though the NAEP gap has narrowed")
 
@@ -212,7 +208,8 @@ def c12(spec) -> Judgement:
                        "detracking reform", spec), sign=1, sesoi=0.0, spec=spec,
                        label="effect of detracking on course-taking (proportion)", unit="proportion",
                        what="detracking and course-taking of previously lower-placed students")
-    return Judgement("C12", (part,), f"course-taking after detracking, weighed: {part.verdict} ({part.because})")
+    return Judgement("C12", (part,), f"course-taking after detracking: {part.verdict} ({part.because}; the "
+                                     "estimates of the one study differ in sign by group and outcome)")
 
 
 @rule("C13", admits=("not testable here",), why_not=NOT_TESTABLE)
@@ -229,32 +226,23 @@ def c14(spec) -> Judgement:
                        "measured collaboration (time, frequency) before and after detracking")
 
 
-def _share_part(name: str, row_id: str, threshold: float, level: float) -> Part:
-    row = load_evidence().set_index("id").loc[row_id]
-    share = float(row["estimate"]) / 100
-    n = int(row["n"]) if row["n"] == row["n"] else None
-    if n is None:
-        return Part(name, "insufficient evidence", f"{share:.0%} ({row_id}), sample size not published",
-                    needs="the survey's sample size")
-    lo, hi = proportion_confint(round(share * n), n, alpha=1 - level, method="wilson")
-    certainty = grade("descriptive", "sample", [Downgrade("indirectness", 1, "one poll; an opt-in online panel")])
-    deciding = Deciding(name, share, float(lo), float(hi), "share", threshold)
-    because = f"{share:.0%} of {n} respondents (Wilson interval {lo:.0%} to {hi:.0%}; {row_id})"
-    if lo > threshold:
-        return Part(name, "supported", because, deciding, certainty)
-    if hi < threshold:
-        return Part(name, "contradicted", because, deciding, certainty)
-    return Part(name, "insufficient evidence", because, deciding, certainty, needs="a larger sample")
-
-
-@rule("C15", params=("majority_share", "ci_level"))
+@rule("C15", params=("ci_level",), admits=("not testable here",),
+      why_not="'resistance is a significant obstacle' is about what stopped reforms: no coded study measures "
+              "opposition to detracking or whether it stopped one; a poll of what parents value is context, not "
+              "resistance, and 'significant' for an obstacle has no majority threshold")
 def c15(spec) -> Judgement:
-    belief = _share_part("parents value advanced classes", "E128", spec["majority_share"], spec["ci_level"])
+    row = load_evidence().set_index("id").loc["E128"]
+    share, n = float(row["estimate"]) / 100, int(row["n"])
+    lo, hi = proportion_confint(round(share * n), n, alpha=1 - spec["ci_level"], method="wilson")
+    context = (f"context: {share:.0%} of {n} parents in an opt-in poll say advanced classes are important (Wilson "
+               f"interval {lo:.0%} to {hi:.0%}; E128), which is valuing advanced classes, not resisting detracking; "
+               "educators are not polled")
     resistance = Part("resistance is a significant obstacle", "not testable here",
-                      "resistance to detracking is documented qualitatively, not measured",
-                      needs="a study of detracking reforms that measures opposition and whether it stopped them")
-    return Judgement("C15", (belief, resistance), f"parents' belief: {belief.because}; resistance as an obstacle is "
-                                                  "not measured")
+                      "resistance to detracking is documented qualitatively, not measured; " + context,
+                      needs="a study of detracking reforms that measures opposition from parents and educators and "
+                            "whether it stopped or reversed them")
+    return Judgement("C15", (resistance,), f"not testable here: resistance is not measured in anything coded; "
+                                           f"{context}")
 
 
 @rule("C16", params=WEIGHING + ("sesoi",))
@@ -273,24 +261,29 @@ def c16(spec) -> Judgement:
 @rule("C17", admits=("not testable here",), why_not=NOT_TESTABLE)
 def c17(spec) -> Judgement:
     return _untestable("C17", "the belief that detracking is too costly is an obstacle",
-                       "no survey of leaders' perceived barriers is coded (C5 judges whether the belief is right)",
+                       "no survey of leaders' perceived barriers is coded (C5 models whether detracking needs more "
+                       "teachers)",
                        "a survey of district leaders on the barriers to detracking")
 
 
-@rule("C18", params=("pilot_effect", "pilot_schools", "pilot_randomise", "pilot_pretest"))
+@rule("C18", params=("pilot_effect", "pilot_schools", "pilot_students", "pilot_randomise", "pilot_pretest"),
+      admits=("modelled",),
+      why_not="whether a one-grade pilot lets educators evaluate effectiveness is a power calculation (the same as "
+              "C7's), not a measurement: it is modelled, and the multiverse varies the pilot's size, design, pretest "
+              "and the effect it should detect")
 def c18(spec) -> Judgement:
     from .claims_gaps import _pilot_numbers
 
     n = _pilot_numbers(spec)
-    because = (f"{spec['pilot_schools']} schools, {spec['pilot_randomise']} randomised, pretest "
+    can = n["mdes"] <= spec["pilot_effect"]
+    conclusion = "a pilot of this size can detect the effect" if can else "a pilot of this size cannot detect the effect"
+    because = (f"{spec['pilot_schools']} schools of {n['m']} students, {spec['pilot_randomise']} randomised, pretest "
                f"{spec['pilot_pretest']}: smallest detectable effect {n['mdes']:.2f} SD against {spec['pilot_effect']:g} "
                f"SD; {n['needed']} schools would detect it")
     deciding = Deciding("minimum detectable effect of the pilot", n["mdes"], unit="SD", threshold=spec["pilot_effect"])
-    certainty = grade("descriptive", "sample", [Downgrade("indirectness", 1, "power arithmetic with ICC and R² from "
-                                                                            "the shipped data")])
-    verdict = "supported" if n["mdes"] <= spec["pilot_effect"] else "contradicted"
-    return Judgement("C18", (Part("a pilot can evaluate effectiveness", verdict, because, deciding, certainty),),
-                     because)
+    part = Part("a pilot can evaluate effectiveness", "modelled", because, deciding,
+                not_applicable("a power calculation, not evidence"), conclusion=conclusion)
+    return Judgement("C18", (part,), f"{conclusion}: {because}")
 
 
 NORMATIVE_UNTESTABLE = ("a normative claim with no model here: the book can say what evidence would bear on its "

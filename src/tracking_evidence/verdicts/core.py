@@ -11,8 +11,9 @@ of its parts, the same for every claim (:func:`combine`):
 - but only when they cover enough of the claim: the judged parts must be at least
   ``min_coverage`` (a declared parameter, default one half) of the parts that data of the right
   kind could settle (parts *not testable here* are outside the book's reach and do not count;
-  parts with *insufficient evidence* or *not verified* do). "All students gain" judged on one
-  band out of three is not supported;
+  parts with *insufficient evidence* or *not verified* do). A claim quantified over every member
+  ("all students gain", "at all levels", "in any way") needs every such part judged: "all students
+  gain" judged on one band out of three is not supported (``Judgement.universal``);
 - parts that were not judged do not move the direction; they narrow what the verdict covers, and
   the certainty grade says so (downgraded once for indirectness);
 - when too few parts were judged, the claim takes the first of ``insufficient evidence``,

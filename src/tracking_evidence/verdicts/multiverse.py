@@ -84,7 +84,8 @@ def _rows(spec: dict, judgement: Judgement) -> list[dict]:
     base = {k: _cell(v) for k, v in spec.items()}
     numbers = {"estimate": deciding.estimate if deciding else np.nan,
                "ci_low": deciding.ci_low if deciding else np.nan, "ci_high": deciding.ci_high if deciding else np.nan}
-    coverages = param("min_coverage").values if len(judgement.parts) > 1 else (param("min_coverage").default,)
+    varied = len(judgement.parts) > 1 and not judgement.universal  # universal claims need every part judged
+    coverages = param("min_coverage").values if varied else (param("min_coverage").default,)
     return [{**base, **({"min_coverage": c} if len(coverages) > 1 else {}), "outcome": judgement.outcome_at(c),
              "verdict": judgement.verdict_at(c), **numbers} for c in coverages]
 

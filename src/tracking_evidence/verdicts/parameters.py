@@ -116,6 +116,8 @@ declare("sesoi", 0.05, (0.02, 0.05, 0.10),
         "smallest effect on achievement (SD) worth acting on; 0.05 SD is the lower edge of a 'medium' effect "
         "of an education intervention in Kraft's benchmarks; 0.02 and 0.10 bracket it", cite="kraft2020interpreting",
         unit="SD")
-declare("min_coverage", 0.5, (1 / 3, 0.5, 2 / 3),
+declare("min_coverage", 0.5, (0.5, 2 / 3, 1.0),
         "a compound claim is judged only if its judged parts are at least this share of the parts data could settle; "
-        "the one rule that combines parts, the same for every claim (tracking_evidence.verdicts.core.combine)")
+        "the one rule that combines parts, the same for every claim (tracking_evidence.verdicts.core.combine); a "
+        "third is not in the range: one part of three cannot stand for the claim. Claims quantified over every "
+        "member ('all students', 'at all levels', 'in any way') need every part judged, whatever this value")

@@ -32,6 +32,9 @@ class Judgement:
     parts: tuple[Part, ...]
     headline: str
     spec: dict = field(default_factory=dict, compare=False)
+    #: a claim quantified over every member ("all students", "at all levels", "in any way"): judged only
+    #: when every part that data could settle is judged (``min_coverage`` does not apply)
+    universal: bool = False
 
     def __post_init__(self) -> None:
         if not self.parts:
@@ -44,7 +47,7 @@ class Judgement:
         return self.verdict_at(self.spec.get("min_coverage", param("min_coverage").default))
 
     def verdict_at(self, min_coverage: float) -> str:
-        return combine(self.parts, min_coverage)
+        return combine(self.parts, 1.0 if self.universal else min_coverage)
 
     def outcome_at(self, min_coverage: float) -> str:
         verdict = self.verdict_at(min_coverage)
@@ -103,7 +106,7 @@ class Rule:
             raise TypeError(f"the rule of {self.claim_id} returned {type(result).__name__}, not Judgement")
         if result.claim_id != self.claim_id:
             raise ValueError(f"the rule of {self.claim_id} returned a judgement of {result.claim_id}")
-        return Judgement(result.claim_id, result.parts, result.headline, dict(spec))
+        return Judgement(result.claim_id, result.parts, result.headline, dict(spec), result.universal)
 
 
 _RULES: dict[str, Rule] = {}
