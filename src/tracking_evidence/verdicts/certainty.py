@@ -117,12 +117,14 @@ def with_extra(certainty: Certainty, downgrade: Downgrade) -> Certainty:
 
 def synthesis_downgrades(*, rob_levels, pi, ci, threshold: float, i2: float | None, n_studies: int,
                          i2_large: float, min_studies_precise: int, indirect=(), egger_p: float | None = None,
-                         alpha: float = 0.10) -> list[Downgrade]:
+                         alpha: float = 0.10, single_synthesis: bool = False) -> list[Downgrade]:
     """The downgrades a pooled (or single) estimate earns against ``threshold``.
 
     ``rob_levels``: the coded risk of bias of the deciding rows; ``pi`` and ``ci``: (low, high)
     prediction and confidence intervals (pi may be None for a single study); ``indirect``: reasons
     of indirectness. ``egger_p``: p-value of Egger's test where ten or more studies allow it.
+    ``single_synthesis``: the estimate is one meta-analysis's own pooled estimate (its studies are
+    not in the book's table), which is imprecise for the book's purpose in another way than one study.
     """
     out = []
     rob = list(rob_levels)
@@ -140,6 +142,8 @@ def synthesis_downgrades(*, rob_levels, pi, ci, threshold: float, i2: float | No
         out.append(Downgrade("inconsistency", 1, f"I² = {100 * i2:.0f}%"))
     if crosses(*ci):
         out.append(Downgrade("imprecision", 1, "confidence interval crosses the threshold"))
+    elif single_synthesis:
+        out.append(Downgrade("imprecision", 1, "one meta-analysis's pooled estimate, its studies not weighed here"))
     elif n_studies < min_studies_precise:
         out.append(Downgrade("imprecision", 1, f"{n_studies} {'study' if n_studies == 1 else 'studies'} only"))
     indirect = tuple(indirect)

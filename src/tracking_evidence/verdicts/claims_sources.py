@@ -73,14 +73,15 @@ def b14(spec) -> Judgement:
       why_not="'this fact is disregarded' presupposes B8; if B8 is not established there is no fact to disregard, "
               "and whether advocates disregard it is a question about texts no data here measures")
 def b15(spec) -> Judgement:
-    b8 = judge("B8").verdict
+    b8_judgement = judge("B8")
+    b8 = b8_judgement.verdict
     if b8 == "supported":
         part = Part("advocates disregard the fact", "not testable here", "B8 is supported; whether advocates "
                     "disregard it needs a content analysis of advocacy texts",
                     needs="a content analysis of detracking advocacy texts")
     elif b8 == "contradicted":
         part = Part("the presupposed fact", "contradicted", "B8 (all students benefit from targeted instruction) is "
-                    "contradicted", certainty=grade("descriptive", "sample"))
+                    "contradicted", certainty=b8_judgement.certainty)  # no more certain than B8 itself
     else:
         part = Part("the presupposed fact", "insufficient evidence", f"B8 is {b8}: the 'fact' is not established",
                     needs="the evidence that would settle B8")

@@ -40,6 +40,8 @@ def describe(s: Synthesis, unit: str = "SD") -> str:
     base = f"{fmt(s.estimate)} {unit} ({pct} CI {fmt(s.ci_low)} to {fmt(s.ci_high)}"
     if s.status == "pooled":
         return base + f"; {s.n_studies} studies, {s.k} estimates; prediction interval {fmt(s.pi_low)} to {fmt(s.pi_high)})"
+    if s.status == "single synthesis":
+        return base + "; one meta-analysis's own pooled estimate, not pooled again)"
     return base + f"; {s.n_studies} {'study' if s.n_studies == 1 else 'studies'} only, not pooled)"
 
 
@@ -59,7 +61,7 @@ def synthesis_certainty(s: Synthesis, threshold: float, spec: dict, indirect=())
         threshold=threshold, i2=s.i2 if s.decides else None, n_studies=s.n_studies,
         i2_large=spec.get("i2_large", param("i2_large").default),
         min_studies_precise=spec.get("min_studies_precise", param("min_studies_precise").default),
-        indirect=indirect)
+        indirect=indirect, single_synthesis=s.status == "single synthesis")
     return grade(kind, basis, downgrades)
 
 
