@@ -3,7 +3,7 @@
 For k = 50, 1,000 and 100,000 simulated studies (seeded: y_i ~ N(0.2, 0.05 + v_i), v_i ~ U(0.01, 0.2))
 this times, best of several repeats (the machine is shared: the minimum is the least disturbed run):
 
-- ``ours_reml``: ``tracking_evidence.meta.pool(y, v, method="REML")`` (the full result: estimate,
+- ``ours_reml``: ``tracking_evidence.stats.meta.pool(y, v, method="REML")`` (the full result: estimate,
   CI, prediction interval, Q, I2, H2);
 - ``statsmodels_pm``: ``statsmodels.stats.meta_analysis.combine_effects(y, v, method_re="iterated")``
   (Paule-Mandel iterated, statsmodels' only iterative estimator; it has no REML);
@@ -27,7 +27,7 @@ import pymare
 import statsmodels
 from statsmodels.stats.meta_analysis import combine_effects
 
-from tracking_evidence import meta
+from tracking_evidence.stats import meta
 
 KS = (50, 1_000, 100_000)
 SEED = 20261123

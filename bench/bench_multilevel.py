@@ -5,7 +5,7 @@ every study has at least one estimate, the rest spread at random, so sizes are u
 y_ij = 0.2 + u_i + w_ij + e_ij with sigma2 = (0.05, 0.02) and v_ij ~ U(0.01, 0.2). The model is
 the intercept-only three-level model fitted by REML, ``random = ~ 1 | study/estimate``.
 
-- ``ours``: ``tracking_evidence.meta.pool_multilevel(y, v, study)`` (the full result), best of
+- ``ours``: ``tracking_evidence.stats.pool_multilevel(y, v, study)`` (the full result), best of
   several repeats (the machine is shared: the minimum is the least disturbed run);
 - ``pimeta``: ``pimeta.rma_mv(y, v, data=..., random="~ 1 | study/estimate")``, in a subprocess
   with a timeout; it builds dense k x k matrices, so it is not run where they would not fit in
@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tracking_evidence.meta import pool_multilevel
+from tracking_evidence.stats import pool_multilevel
 
 SIZES = ((50, 200), (500, 2_000), (5_000, 20_000))
 SEED = 20261126

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import scipy
 
-from tracking_evidence import reanalysis as ra
+from tracking_evidence.analyses import reanalysis as ra
 
 REPS, K, RUNS, TARGET = 10_000, 53, 7, 2.0
 

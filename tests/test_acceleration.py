@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tracking_evidence import acceleration as acc
+from tracking_evidence.analyses import acceleration as acc
 
 SMALL = acc.Assumptions(rho=0.4, n=4000, replications=8)
 
@@ -158,7 +158,7 @@ def test_acceleration_effects_selects_on_codes_and_explains():
 
 
 def test_acceleration_effects_on_the_book_evidence():
-    from tracking_evidence.evidence import load_evidence
+    from tracking_evidence.data.evidence import load_evidence
 
     evidence = load_evidence()
     table = acc.acceleration_effects(evidence)

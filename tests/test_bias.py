@@ -1,4 +1,4 @@
-"""tracking_evidence.bias: Egger and trim-and-fill against metafor (fixture), PET-PEESE against
+"""tracking_evidence.stats.bias: Egger and trim-and-fill against metafor (fixture), PET-PEESE against
 statsmodels WLS, p-curve against scipy's Stouffer combination and by simulation, funnel data, bad input."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from tracking_evidence import bias, meta
+from tracking_evidence.stats import bias, meta
 
 FIXTURE = json.loads((Path(__file__).parent / "reference" / "metafor.json").read_text())
 DATA = FIXTURE["datasets"]
@@ -212,7 +212,7 @@ def test_bias_bad_input():
 def test_egger_refuses_an_exact_fit():
     import numpy as np
 
-    from tracking_evidence import bias
+    from tracking_evidence.stats import bias
 
     s = np.array([0.1, 0.2, 0.3, 0.4])
     y = 0.5 * s + 0.2  # y/s = 0.5 + 0.2 (1/s): the regression has no residual

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tracking_evidence import bookinfo, claims
+from tracking_evidence.site import bookinfo
+from tracking_evidence.data import claims
 
 from .conftest import ROOT
 

@@ -217,7 +217,8 @@ def test_a_solution_opens_when_clicked(page, site_url):
 
 
 def test_site_search_finds_a_claim_by_a_word_of_its_quote(page, site_url):
-    from tracking_evidence import claims
+    from tracking_evidence.data import claims
+    from tracking_evidence.site import ledger as claims_ledger
 
     quote = claims.load_claims().set_index("id").loc["B6", "quote"]  # "...which is quite mixed."
     word = "misrepresent"
@@ -229,12 +230,12 @@ def test_site_search_finds_a_claim_by_a_word_of_its_quote(page, site_url):
 
 
 def test_a_folded_table_opens_and_its_search_box_filters_its_rows(sized_page, site_url):
-    """Tables of ``tracking_evidence.tables.html_table`` that fold (the instructor guide's exercises, for one),
+    """Tables of ``tracking_evidence.site.tables.html_table`` that fold (the instructor guide's exercises, for one),
     at both widths (on a phone, a table of cards: a row the search hides stays hidden)."""
     page = sized_page
     pages = _pages_with('class="table-fold"')
     if not pages:
-        pytest.fail("no page of the book shows a folded table (tracking_evidence.tables.html_table)")
+        pytest.fail("no page of the book shows a folded table (tracking_evidence.site.tables.html_table)")
     page.goto(urljoin(site_url, f"{pages[0]}.html"), wait_until="networkidle")
     fold = page.locator("details.table-fold:has(table[data-search])").first
     table = fold.locator("table")
@@ -258,9 +259,10 @@ def test_a_folded_table_opens_and_its_search_box_filters_its_rows(sized_page, si
 def test_ledger_board_filters_and_sorts_from_the_keyboard(page, site_url):
     """The verdict board: a filter by verdict shows exactly the ledger's claims with that verdict,
     the source filter narrows further, and sorting by robustness puts the least robust first."""
-    from tracking_evidence import claims
+    from tracking_evidence.data import claims
+    from tracking_evidence.site import ledger as claims_ledger
 
-    table = claims.ledger()
+    table = claims_ledger.ledger()
     page.goto(urljoin(site_url, "book/ledger.html"), wait_until="networkidle")
     rows = page.locator("table.ledger-board tbody tr")
     assert rows.count() == len(table)

@@ -7,7 +7,8 @@ import csv
 import pytest
 import yaml
 
-from tracking_evidence import claims
+from tracking_evidence.data import claims
+from tracking_evidence.site import ledger as claims_ledger
 from tracking_evidence.data import DataError
 
 from .conftest import DATA, ROOT
@@ -59,8 +60,8 @@ def test_registry_covers_the_three_sources_and_all_claim_types():
 def test_ledger_columns_and_vocabulary():
     from tracking_evidence.verdicts import VERDICTS
 
-    table = claims.ledger()
-    assert list(table.columns) == claims.LEDGER_COLUMNS
+    table = claims_ledger.ledger()
+    assert list(table.columns) == claims_ledger.LEDGER_COLUMNS
     assert len(table) == len(claims.load_claims())
     assert set(table["verdict"]) <= set(VERDICTS) | {claims.PENDING}
     assert set(table["certainty"]) <= {"high", "moderate", "low", "very low", "not applicable", ""}
@@ -86,7 +87,7 @@ def test_ledger_refuses_a_rule_for_an_unknown_claim():
     registry._RULES["Z8"] = registry._RULES["A3"]
     try:
         with pytest.raises(ValueError, match=r"claims not in the registry: \['Z8'\]"):
-            claims.ledger()
+            claims_ledger.ledger()
     finally:
         registry._RULES.pop("Z8", None)
 
@@ -121,12 +122,12 @@ def test_unknown_claim_type_is_caught(data_copy):
 
 
 def test_chapter_link_and_table_escape_html():
-    assert claims.chapter_link("gaps.md") == '<a href="gaps.html">gaps</a>'
+    assert claims_ledger.chapter_link("gaps.md") == '<a href="gaps.html">gaps</a>'
     with pytest.raises(ValueError, match="should name a .md file"):
-        claims.chapter_link("gaps")
+        claims_ledger.chapter_link("gaps")
     registry = claims.load_claims().head(3).copy()
     registry.loc[0, "quote"] = "a <b>bold</b> & odd quote"
-    html = claims.claims_html(registry, ["id", "quote", "chapter"])
+    html = claims_ledger.claims_html(registry, ["id", "quote", "chapter"])
     assert html.count("<tr>") == 3 and 'href="reanalysis.html' in html
     assert "a &lt;b&gt;bold&lt;/b&gt; &amp; odd quote" in html
 
@@ -138,16 +139,16 @@ def test_claim_section_is_the_heading_above_the_verdict_box(tmp_path):
         ":::{admonition} Verdict on B77\n:class: verdict\nok\n:::\n",
         encoding="utf-8",
     )
-    assert claims.claim_section("x.md", "B7", tmp_path) == ("First part", "first-part")
-    assert claims.claim_section("x.md", "B77", tmp_path) == ("Second: code and emphasis", "second-code-and-emphasis")
-    assert claims.claim_section("x.md", "B8", tmp_path) is None
-    assert claims.claim_section("missing.md", "B7", tmp_path) is None
+    assert claims_ledger.claim_section("x.md", "B7", tmp_path) == ("First part", "first-part")
+    assert claims_ledger.claim_section("x.md", "B77", tmp_path) == ("Second: code and emphasis", "second-code-and-emphasis")
+    assert claims_ledger.claim_section("x.md", "B8", tmp_path) is None
+    assert claims_ledger.claim_section("missing.md", "B7", tmp_path) is None
 
 
 def test_verdict_summary_refuses_unknown_verdicts_and_missing_columns():
     import pandas as pd
 
-    from tracking_evidence import plots
+    from tracking_evidence.site import plots
 
     with pytest.raises(ValueError, match=r"unknown verdict\(s\) \['likely'\]"):
         plots.verdict_summary(pd.DataFrame({"source": ["A"], "verdict": ["likely"]}))

@@ -7,7 +7,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from tracking_evidence import coding, evidence
+from tracking_evidence.data import coding, evidence
 from tracking_evidence.data import DataError
 
 from .conftest import DATA

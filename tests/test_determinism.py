@@ -30,7 +30,10 @@ from pathlib import Path
 
 import pytest
 
-from tracking_evidence import acceleration, claims, data, evidence, gaps, models, peers, reanalysis, synthesis
+from tracking_evidence.analyses import acceleration, gaps, models, peers, reanalysis, synthesis
+from tracking_evidence.data import claims, evidence
+from tracking_evidence.site import ledger as claims_ledger
+from tracking_evidence import data
 
 from .conftest import ROOT
 from .test_offline import offline_env
@@ -180,7 +183,7 @@ def test_site_glue_is_what_was_executed():
 def test_every_glued_verdict_and_headline_is_the_package_verdict():
     """Every chapter glues its verdicts as ``[prefix_]<id>_verdict`` / ``_headline``: each must
     equal the registered verdict function's output, as the ledger computes it now."""
-    table = claims.ledger().set_index("id")
+    table = claims_ledger.ledger().set_index("id")
     checked = 0
     for page, glued in _site_glue().items():
         for key in glued:
@@ -198,7 +201,7 @@ REPRESENTATIVE = {
     # page: {glue key: the direct call of the package that the chapter's cell makes}
     "book/intro.md": {"n_claims": lambda: len(claims.load_claims()),
                       "n_claims_B": lambda: int((claims.load_claims()["source"] == "B").sum())},
-    "book/ledger.md": {"ledger_n": lambda: len(claims.ledger())},
+    "book/ledger.md": {"ledger_n": lambda: len(claims_ledger.ledger())},
     "book/appendix/provenance.md": {
         "rows_hsb_students": lambda: int(data.provenance().set_index("dataset").loc["hsb_students", "rows"]),
         "sha_exam": lambda: data.provenance().set_index("dataset").loc["exam", "sha256"]},

@@ -1,11 +1,11 @@
-"""The detracking evidence mapped by its codes (tracking_evidence.detracking)."""
+"""The detracking evidence mapped by its codes (tracking_evidence.analyses.detracking)."""
 
 from __future__ import annotations
 
 import ast
 import inspect
 
-from tracking_evidence import detracking, synthesis
+from tracking_evidence.analyses import detracking, synthesis
 
 
 def test_rows_are_detracking_reforms_with_the_effect_of_detracking():
@@ -35,7 +35,7 @@ def test_map_counts_rows_and_studies_by_contrast_and_construct():
 def test_the_analysis_modules_read_no_text_to_code_a_row():
     """No regular expression and no substring search on the evidence's text fields in the modules
     that weigh evidence or judge it (the classifier that did is gone)."""
-    from tracking_evidence import acceleration, models, peers
+    from tracking_evidence.analyses import acceleration, models, peers
     from tracking_evidence.verdicts import claims_detracking, claims_peers, claims_reanalysis, claims_sources, common
 
     for module in (detracking, synthesis, acceleration, models, peers, claims_detracking, claims_peers,

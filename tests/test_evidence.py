@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tracking_evidence.data import DataError
-from tracking_evidence.evidence import (
+from tracking_evidence.data.evidence import (
     CODED,
     COLUMNS,
     CONSTRUCTS,

@@ -15,7 +15,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from tracking_evidence import bias, figure_data, meta, plots  # noqa: E402
+from tracking_evidence.stats import bias, meta
+from tracking_evidence.site import figure_data, plots  # noqa: E402
 
 from .conftest import ROOT  # noqa: E402
 
@@ -248,10 +249,10 @@ def test_the_pages_link_their_csv_files():
 
 
 def test_the_ledger_downloads_hold_every_claim():
-    from tracking_evidence import claims
+    from tracking_evidence.site import ledger as claims_ledger
 
     shipped = _downloads()
-    ledger = claims.ledger()
+    ledger = claims_ledger.ledger()
     as_csv = pd.read_csv(shipped["ledger.csv"], keep_default_na=False)
     as_json = pd.DataFrame(json.loads(shipped["ledger.json"].read_text(encoding="utf-8")))
     for table in (as_csv, as_json):

@@ -1,4 +1,4 @@
-"""Tests for tracking_evidence.gaps: standardized gaps, Oaxaca-Blinder, variance decomposition, power."""
+"""Tests for tracking_evidence.analyses.gaps: standardized gaps, Oaxaca-Blinder, variance decomposition, power."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from statsmodels.stats.meta_analysis import effectsize_smd
 
-from tracking_evidence import data, gaps
+from tracking_evidence import data
+from tracking_evidence.analyses import gaps
 
 # --------------------------------------------------------------------------------------------
 # standardized_gap
@@ -487,7 +488,7 @@ def test_bootstrap_reports_how_many_resamples_it_used():
     import numpy as np
     import pandas as pd
 
-    from tracking_evidence import gaps
+    from tracking_evidence.analyses import gaps
 
     rng = np.random.default_rng(7)
     frame = pd.DataFrame({"y": rng.normal(size=30), "g": [1] * 5 + [0] * 25})  # a rare focal group
@@ -642,7 +643,7 @@ def test_hsb_low_ses_gap_is_the_bottom_quartile_against_the_rest():
 
 
 def test_naep_disability_gap_from_the_published_table():
-    from tracking_evidence.evidence import load_evidence
+    from tracking_evidence.data.evidence import load_evidence
 
     evidence = load_evidence()
     r = gaps.naep_disability_gap(evidence)

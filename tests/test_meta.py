@@ -1,4 +1,4 @@
-"""tracking_evidence.meta against R's metafor (committed fixture), statsmodels and PyMARE; bad input; properties.
+"""tracking_evidence.stats.meta against R's metafor (committed fixture), statsmodels and PyMARE; bad input; properties.
 
 The fixture ``tests/reference/metafor.json`` is written by ``tests/reference/metafor.R`` (metafor
 3.8-1), which runs the iterative estimators (PM, ML, REML, the Q-profile interval) with
@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.meta_analysis import combine_effects
 
-from tracking_evidence import meta
+from tracking_evidence.stats import meta
 
 FIXTURE = json.loads((Path(__file__).parent / "reference" / "metafor.json").read_text())
 DATA = FIXTURE["datasets"]
@@ -328,7 +328,7 @@ def test_scoring_that_cycles_still_finds_the_maximum(method):
 @pytest.mark.parametrize("bad_v, word", [([0.1, np.nan, 0.2], "vi has 1 missing"), ([0.1, -0.2, 0.2], "zero or negative")])
 def test_plots_refuse_bad_input(bad_v, word):
     """The forest and caterpillar plots validate like the engine: no study silently disappears."""
-    from tracking_evidence import plots
+    from tracking_evidence.site import plots
 
     with pytest.raises(ValueError, match=word):
         plots.forest([0.1, 0.2, 0.3], bad_v, ["a", "b", "c"])

@@ -1,4 +1,4 @@
-"""Tests of tracking_evidence.models: the tracking-intensity model, its calibration and B9."""
+"""Tests of tracking_evidence.analyses.models: the tracking-intensity model, its calibration and B9."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import asdict, replace
 import numpy as np
 import pytest
 
-from tracking_evidence import models
+from tracking_evidence.analyses import models
 
 
 def _params(**changes) -> models.Params:
@@ -135,7 +135,7 @@ def test_alpha_reproduces_the_weighed_between_class_effect_at_full_streaming():
 
 
 def test_between_class_evidence_is_course_tracking_on_mean_achievement():
-    from tracking_evidence.evidence import load_evidence
+    from tracking_evidence.data.evidence import load_evidence
 
     target = models.between_class_evidence()
     assert target["ci_low"] < target["estimate"] < target["ci_high"]
@@ -147,7 +147,7 @@ def test_between_class_evidence_is_course_tracking_on_mean_achievement():
 
 
 def test_without_between_class_evidence_there_is_nothing_to_calibrate_to(monkeypatch):
-    from tracking_evidence import synthesis
+    from tracking_evidence.analyses import synthesis
 
     def nothing(question, contrast, **options):
         return synthesis.Synthesis(question, contrast, ("K-12",), "primary studies", "no study", 0, 0)
@@ -164,7 +164,7 @@ def test_without_between_class_evidence_there_is_nothing_to_calibrate_to(monkeyp
 
 
 def test_calibration_uses_one_common_peer_slope():
-    from tracking_evidence import peers
+    from tracking_evidence.analyses import peers
 
     table = models.calibration()
     common = peers.common_peer_slope()

@@ -1,4 +1,4 @@
-"""tracking_evidence.multilevel (pool_multilevel, robust) against R's metafor and clubSandwich
+"""tracking_evidence.stats.multilevel (pool_multilevel, robust) against R's metafor and clubSandwich
 (committed fixture), pimeta and PyMARE; a dense-matrix check of the likelihood's derivatives; bad
 input; properties.
 
@@ -34,8 +34,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tracking_evidence import meta, multilevel
-from tracking_evidence.meta import pool_multilevel, robust
+from tracking_evidence.stats import meta, multilevel
+from tracking_evidence.stats import pool_multilevel, robust
 
 FIXTURE = json.loads((Path(__file__).parent / "reference" / "multilevel.json").read_text())
 DATA = FIXTURE["datasets"]
@@ -382,10 +382,14 @@ def test_pool_results_keep_their_inputs_out_of_as_dict():
     assert np.array_equal(r.yi, Y) and r.yi is not Y  # a copy: the frozen result cannot change under the caller
 
 
-def test_lazy_reexport_from_meta():
-    assert meta.pool_multilevel is multilevel.pool_multilevel and meta.robust is multilevel.robust
-    with pytest.raises(AttributeError):
-        meta.no_such_function  # noqa: B018
+def test_the_engine_exports_every_estimator_from_one_place():
+    """``tracking_evidence.stats`` is the engine's front door; ``meta`` no longer re-exports the
+    three-level model (the two modules imported each other)."""
+    from tracking_evidence import stats
+
+    assert stats.pool_multilevel is multilevel.pool_multilevel and stats.robust is multilevel.robust
+    assert stats.pool is meta.pool
+    assert not hasattr(meta, "pool_multilevel")
 
 
 # ----------------------------------------------------------------------------- properties

@@ -116,9 +116,9 @@ def test_every_verdict_computes_offline(tmp_path):
     every claim's rule: none of them needs the network."""
     env, marks = offline_env(tmp_path / "guard")
     script = (
-        "from tracking_evidence import claims\n"
+        "from tracking_evidence.site import ledger as claims_ledger\n"
         "from tracking_evidence.verdicts import VERDICTS, all_rules, judge\n"
-        "table = claims.ledger()\n"
+        "table = claims_ledger.ledger()\n"
         "owners = all_rules()\n"
         "assert owners, 'no verdict rule registered'\n"
         "for claim_id in sorted(owners):\n"

@@ -11,8 +11,7 @@ from functools import cache
 from html import unescape
 
 import pytest
-
-from tracking_evidence import claims
+from tracking_evidence.site import ledger as claims_ledger
 
 from .conftest import ROOT
 from .test_site import HTML, _page, _toc_pages
@@ -91,7 +90,7 @@ def test_every_chapter_title_is_in_the_pdf_its_contents_and_its_outline():
 
 
 def test_the_ledger_is_in_the_pdf():
-    for row in claims.ledger().itertuples():
+    for row in claims_ledger.ledger().itertuples():
         for field in ("quote", "headline"):
             assert _normal(getattr(row, field)) in _text(), f"{row.id}: its {field} is not in the PDF"
 

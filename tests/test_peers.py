@@ -1,4 +1,4 @@
-"""Tests of tracking_evidence.peers: Exam bands, peer composition, MixedLM (against lme4), spreads, verdicts."""
+"""Tests of tracking_evidence.analyses.peers: Exam bands, peer composition, MixedLM (against lme4), spreads, verdicts."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from tracking_evidence import claims, data, peers
+from tracking_evidence.data import claims
+from tracking_evidence import data
+from tracking_evidence.analyses import peers
 
 REPO = Path(__file__).resolve().parents[1]
 R_TERMS = {"(Intercept)": "Intercept", "sexM": "C(sex)[T.M]", "schgendgirls": "C(schgend)[T.girls]",

@@ -1,4 +1,4 @@
-"""tracking_evidence.pooling: the HSB school slopes, the two-stage analysis, the MixedLM comparison with lme4."""
+"""tracking_evidence.analyses.pooling: the HSB school slopes, the two-stage analysis, the MixedLM comparison with lme4."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from tracking_evidence import data, meta, pooling
+from tracking_evidence import data
+from tracking_evidence.stats import meta
+from tracking_evidence.analyses import pooling
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +156,7 @@ def test_pi_illustration_is_seeded_and_uses_the_engine():
 
 
 def test_asymmetry_diagnostics_consistent_with_bias_module(slopes):
-    from tracking_evidence import bias
+    from tracking_evidence.stats import bias
 
     d = pooling.asymmetry_diagnostics()
     pub = slopes[slopes["catholic"] == 0]

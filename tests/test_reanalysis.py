@@ -1,4 +1,4 @@
-"""tracking_evidence.reanalysis: SE bounds, TOST, power, differences, DL pooling, vote counting.
+"""tracking_evidence.analyses.reanalysis: SE bounds, TOST, power, differences, DL pooling, vote counting.
 
 Checked against published worked examples (TOSTER's TOSTmeta example; Gelman's 25 +/- 10 vs
 10 +/- 10 example), against independent implementations (statsmodels NormalIndPower,
@@ -15,7 +15,8 @@ from scipy import stats
 from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.power import NormalIndPower
 
-from tracking_evidence import claims, reanalysis as ra
+from tracking_evidence.data import claims
+from tracking_evidence.analyses import reanalysis as ra
 from tracking_evidence.data import load_hsb
 
 # ---------------------------------------------------------------------------------------------
@@ -55,7 +56,7 @@ def test_reported_figures_appear_in_their_sentences():
 
 
 def test_reported_figures_come_from_the_data():
-    from tracking_evidence.evidence import load_evidence
+    from tracking_evidence.data.evidence import load_evidence
 
     rows = load_evidence().set_index("id")
     reported = ra.reported()
@@ -424,8 +425,8 @@ def test_tost_curve_crosses_alpha_at_tost_max_se():
 
 
 def test_hsb_gap_agrees_with_the_gaps_module():
-    # independent implementation by another engineer (tracking_evidence.gaps), same definition
-    from tracking_evidence import gaps
+    # independent implementation by another engineer (tracking_evidence.analyses.gaps), same definition
+    from tracking_evidence.analyses import gaps
 
     theirs = gaps.hsb_ses_quartile_gap(n_boot=0)
     ours = ra.hsb_gap()

@@ -30,7 +30,7 @@ PROBE_PAGE = NOTEBOOK_FRONT_MATTER + """
 
 ```{code-cell} ipython3
 from tracking_evidence import stale_probe
-from tracking_evidence.gluing import glue
+from tracking_evidence.site.gluing import glue
 
 glue("probe_value", stale_probe.value())
 ```

@@ -27,7 +27,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tracking_evidence import bias, claims, data, gaps, meta, reanalysis
+from tracking_evidence.stats import bias, meta
+from tracking_evidence.data import claims
+from tracking_evidence import data
+from tracking_evidence.analyses import gaps, reanalysis
 from tracking_evidence.data import DataError
 
 from .conftest import NOTEBOOK_FRONT_MATTER, ROOT
@@ -144,7 +147,7 @@ def test_funnel_data_bad_input(kind):
 
 @pytest.mark.parametrize("kind", [k for k in BAD if k != "k = 1"])
 def test_forest_plot_bad_input(kind):
-    from tracking_evidence import plots
+    from tracking_evidence.site import plots
 
     y, v, words = BAD[kind]
     with pytest.raises(ValueError, match=words):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracking_evidence import sections as sec
+from tracking_evidence.analyses import sections as sec
 
 # --- worked by hand --------------------------------------------------------------------------
 

@@ -8,9 +8,9 @@ import io
 
 import pytest
 
-from tracking_evidence import claims, sentences
+from tracking_evidence.data import claims, sentences
 from tracking_evidence.data import DataError
-from tracking_evidence.sentences import body, split_units
+from tracking_evidence.data.sentences import body, split_units
 
 
 def _texts(text: str) -> list[str]:
@@ -183,7 +183,7 @@ def _ledger(**extra):
 
 
 def test_source_html_marks_claims_and_reasons():
-    from tracking_evidence import source_pages
+    from tracking_evidence.site import source_pages
 
     page = source_pages.text_html("B", _ledger())
     assert page.count('class="src-unit') == len(sentences.source_units("B"))
@@ -195,7 +195,7 @@ def test_source_html_marks_claims_and_reasons():
 
 
 def test_source_html_shows_certainty_when_the_ledger_has_it():
-    from tracking_evidence import source_pages
+    from tracking_evidence.site import source_pages
 
     page = source_pages.text_html("A", _ledger(certainty="moderate"))
     assert page.count("certainty: moderate") == 5
@@ -204,7 +204,7 @@ def test_source_html_shows_certainty_when_the_ledger_has_it():
 
 
 def test_source_html_escapes_and_refuses_unknown_claims():
-    from tracking_evidence import source_pages
+    from tracking_evidence.site import source_pages
 
     table = _ledger()
     table.loc[table["id"] == "A1", "claim"] = 'a "quoted" <b>claim</b>'
@@ -217,7 +217,7 @@ def test_source_html_escapes_and_refuses_unknown_claims():
 
 
 def test_reasons_table_counts_every_unit():
-    from tracking_evidence import source_pages
+    from tracking_evidence.site import source_pages
 
     for source in "ABC":
         counts = source_pages.reasons_table(source)

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tracking_evidence import claims, data
+from tracking_evidence.data import claims
+from tracking_evidence.site import ledger as claims_ledger
+from tracking_evidence import data
 
 from .conftest import ROOT
 
@@ -79,7 +81,7 @@ def test_provenance_shows_each_files_checksum_and_rows():
 
 def test_ledger_page_shows_every_claim_with_its_verdict():
     html = _page("book/ledger")
-    table = claims.ledger()
+    table = claims_ledger.ledger()
     for row in table.itertuples():
         assert f"<td>{row.id}</td>" in html
     for verdict in table["verdict"].unique():
@@ -97,16 +99,16 @@ def test_source_pages_quote_their_claims():
 def test_ledger_links_reach_the_section_that_computes_each_claim():
     html = _page("book/ledger")
     links = re.findall(r'<a href="(?P<page>[\w-]+)\.html#(?P<anchor>[\w-]+)"', html)
-    table = claims.ledger()
+    table = claims_ledger.ledger()
     assert len(links) == len(table), "every claim links to a section"
     for page, anchor in links:
         assert f'id="{anchor}"' in _page(f"book/{page}"), f"{page}.html has no section #{anchor}"
 
 
 def test_ledger_figure_counts_match_the_ledger():
-    from tracking_evidence import plots
+    from tracking_evidence.site import plots
 
-    table = claims.ledger()
+    table = claims_ledger.ledger()
     figure = plots.verdict_summary(table)
     bars = [patch for patch in figure.axes[0].patches]
     assert sum(int(round(bar.get_width())) for bar in bars) == len(table)

@@ -10,7 +10,8 @@ from urllib.parse import urljoin, urlparse
 
 import pytest
 
-from tracking_evidence import claims, sentences, source_pages
+from tracking_evidence.data import claims, sentences
+from tracking_evidence.site import source_pages
 from tracking_evidence.verdicts import VERDICTS
 
 from .test_browser import browser, page, site_url  # noqa: F401  (fixtures)

@@ -72,8 +72,8 @@ def test_away_from_the_repository_the_package_reads_the_wheels_copy(tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--target",
                     str(target), str(WHEEL)], check=True, capture_output=True, timeout=120)
-    probe = ("import tracking_evidence as te, tracking_evidence.data as d, tracking_evidence.evidence as e, "
-             "tracking_evidence.pooling as p\n"
+    probe = ("import tracking_evidence as te, tracking_evidence.data as d, tracking_evidence.data.evidence as e, "
+             "tracking_evidence.analyses.pooling as p\n"
              "print(te.__file__); print(d.data_dir()); print(d.reference_dir()); print(e.default_bib())\n"
              "print(len(d.load_hsb())); print(sorted(p.lme4_reference())[0]); print(len(e.load_evidence()))")
     done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120,

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from tracking_evidence import evidence, synthesis
+from tracking_evidence.data import evidence
+from tracking_evidence.analyses import synthesis
 
 from .conftest import DATA, ROOT
 
@@ -103,7 +104,7 @@ def _mislead(frame: pd.DataFrame) -> pd.DataFrame:
 RUN = """
 import json, sys
 from tracking_evidence.verdicts import all_rules, judge
-from tracking_evidence import synthesis
+from tracking_evidence.analyses import synthesis
 table = synthesis.weigh_table()
 verdicts = {c: [judge(c).verdict] + [p.verdict for p in judge(c).parts] for c in all_rules()}
 print(json.dumps({"verdicts": verdicts, "table": table.round(10).astype(str).values.tolist()}))

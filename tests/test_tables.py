@@ -1,4 +1,4 @@
-"""tracking_evidence.tables.html_table: the HTML it writes (the browser tests check how it reads)."""
+"""tracking_evidence.site.tables.html_table: the HTML it writes (the browser tests check how it reads)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tracking_evidence.tables import FOLD_ROWS, HtmlTable, html_table
+from tracking_evidence.site.tables import FOLD_ROWS, HtmlTable, html_table
 
 
 class _Cells(HTMLParser):

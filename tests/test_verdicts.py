@@ -9,7 +9,8 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from tracking_evidence import claims, synthesis
+from tracking_evidence.data import claims
+from tracking_evidence.analyses import synthesis
 from tracking_evidence.verdicts import (
     claims_detracking,
     claims_gaps,
@@ -210,7 +211,7 @@ def _synthesis(estimate, lo, hi, *, studies=3, tau2=0.0, question="mean", contra
 
 def _patch_weigh(monkeypatch, fake):
     for module in (claims_reanalysis, claims_peers, claims_detracking, claims_sources):
-        monkeypatch.setattr(module, "_weigh", fake)
+        monkeypatch.setattr(module, "weigh", fake)
 
 
 #: Questions a claim reads in the opposite direction to the one the synthesis reports.
@@ -289,7 +290,7 @@ def _gap_table(lows, highs, groups=("Black", "Hispanic"), grades=(1, 5)):
 
 
 def test_gap_rules_reach_both(monkeypatch):
-    from tracking_evidence import gaps
+    from tracking_evidence.analyses import gaps
 
     big = _gap_table((0.5, 0.6), (0.7, 0.8))
     small = _gap_table((0.0, 0.0), (0.04, 0.04))
@@ -297,7 +298,7 @@ def test_gap_rules_reach_both(monkeypatch):
     mixed = _gap_table((0.1, 0.6), (0.3, 0.8))  # a level whose interval straddles 0.2: B1 cannot cover "all levels"
     for table, gap, expected in ((big, fake_gap(0.5, 0.7), "supported"), (small, fake_gap(0.0, 0.04), "contradicted"),
                                  (mixed, fake_gap(0.5, 0.7), "insufficient evidence")):
-        monkeypatch.setattr(claims_gaps, "_egsingle", lambda table=table: table)
+        monkeypatch.setattr(claims_gaps, "egsingle_gaps", lambda table=table: table)
         monkeypatch.setattr(gaps, "hsb_minority_gap", lambda gap=gap: gap)
         monkeypatch.setattr(gaps, "hsb_low_ses_gap", lambda gap=gap: gap)
         naep = gaps.PublishedGap("x", 1, 0.1, 1, gap.d, gap.boot_ci_low, gap.boot_ci_high, ())
@@ -309,13 +310,13 @@ def test_gap_rules_reach_both(monkeypatch):
 
 def test_b2_root_is_contradicted_only_by_a_share_whose_interval_clears_the_threshold(monkeypatch):
     # gap already large at entry, precisely: not the root
-    monkeypatch.setattr(claims_gaps, "_egsingle", lambda: _gap_table((0.5, 0.5), (0.7, 0.7)))
+    monkeypatch.setattr(claims_gaps, "egsingle_gaps", lambda: _gap_table((0.5, 0.5), (0.7, 0.7)))
     assert registry.judge("B2").verdict == "contradicted"
     # the same point share (6/7) with wide intervals: the conservative interval reaches below one half
-    monkeypatch.setattr(claims_gaps, "_egsingle", lambda: _gap_table((0.2, 0.2), (1.0, 1.2)))
+    monkeypatch.setattr(claims_gaps, "egsingle_gaps", lambda: _gap_table((0.2, 0.2), (1.0, 1.2)))
     assert registry.judge("B2").verdict == "insufficient evidence"
     # gap absent at entry and large later: consistent with a root, but descriptive gaps cannot support a cause
-    monkeypatch.setattr(claims_gaps, "_egsingle", lambda: _gap_table((-0.05, 0.5), (0.05, 0.7)))
+    monkeypatch.setattr(claims_gaps, "egsingle_gaps", lambda: _gap_table((-0.05, 0.5), (0.05, 0.7)))
     assert registry.judge("B2").verdict == "insufficient evidence"
     assert "supported" not in RULES["B2"].admits
 

@@ -14,7 +14,7 @@ longer computes. This extension makes ``jupyter-book build .`` key on those file
   environment remembers it.
 
 A page that links figure data (``{download}`` of ``/_build/figure-data/<file>``, written when the
-page runs, see ``tracking_evidence.figure_data``) is executed and read again when one of those files
+page runs, see ``tracking_evidence.site.figure_data``) is executed and read again when one of those files
 is missing, e.g. after ``_build/figure-data`` was deleted but the cache kept.
 
 ``scripts/preexecute.py`` (``make book``'s parallel execution) imports :func:`inputs_fingerprint`

@@ -4,7 +4,7 @@
  *   are marked to become one card per row on a phone (class cards-on-phone), each cell labelled
  *   with its column's name; tables of numbers stay tables and scroll sideways, and so does a table
  *   with the class no-cards.
- * - A search box for every table marked data-search (tracking_evidence.tables.html_table): typing
+ * - A search box for every table marked data-search (tracking_evidence.site.tables.html_table): typing
  *   keeps the rows that contain every word typed, and says how many are shown.
  * - A one-line hint above a table that is wider than its box ("scroll sideways"), kept up to date
  *   when the window is resized; the box can be scrolled from the keyboard.

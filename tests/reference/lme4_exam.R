@@ -1,9 +1,9 @@
-# Reference fits for tracking_evidence.peers (book/peers.md): the peer-composition models of the
+# Reference fits for tracking_evidence.analyses.peers (book/peers.md): the peer-composition models of the
 # inner-London Exam data, fitted by lme4::lmer (REML) on the book's CSV extract.
 #
 # Run from the repository root (`make references`). Reads data/exam.csv; the student's own band is
 # mlmRev's `intake` with its labels reversed ("bottom 25%" is the top band: see the docstring of
-# tracking_evidence.peers); the script checks that ordering on mlmRev's own copy of the data too.
+# tracking_evidence.analyses.peers); the script checks that ordering on mlmRev's own copy of the data too.
 # For each student, the mean standlrt and the shares of top- and bottom-band students among the
 # *other* students of the school (leave-one-out). For each band:
 #   mean:   normexam ~ standlrt + peer_mean + (1 | school)

@@ -8,7 +8,7 @@
 #   moderated: mathach ~ cses * (pracad + catholic) + (1 + cses | school)
 # with two optimizers (bobyqa, Nelder_Mead). Writes tests/reference/lme4_hsb_slopes.json: REML
 # log-likelihood, fixed effects and their standard errors, variance components, convergence
-# messages. tracking_evidence.pooling compares statsmodels' MixedLM against it.
+# messages. tracking_evidence.analyses.pooling compares statsmodels' MixedLM against it.
 suppressPackageStartupMessages({
   library(lme4)
   library(jsonlite)

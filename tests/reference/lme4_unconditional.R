@@ -1,4 +1,4 @@
-# Reference fits for tracking_evidence.gaps.variance_decomposition: the unconditional two-level
+# Reference fits for tracking_evidence.analyses.gaps.variance_decomposition: the unconditional two-level
 # model y_ij = g00 + u_0j + e_ij fitted by REML with lme4::lmer on the book's own CSV extracts.
 # Writes tests/reference/lme4_unconditional.json (read by tests/test_gaps.py; no R needed there).
 # Run from the repository root: `Rscript tests/reference/lme4_unconditional.R` (or `make references`).

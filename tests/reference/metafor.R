@@ -1,4 +1,4 @@
-# Reference values for tracking_evidence.meta and tracking_evidence.bias, computed by R's metafor.
+# Reference values for tracking_evidence.stats.meta and tracking_evidence.stats.bias, computed by R's metafor.
 #
 # Run from the repository root (`make references`, or `Rscript tests/reference/metafor.R`).
 # Writes tests/reference/metafor.json: the inputs (metafor's own example data and seeded random

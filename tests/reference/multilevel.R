@@ -1,4 +1,4 @@
-# Reference values for tracking_evidence.multilevel (pool_multilevel, robust), computed by R's
+# Reference values for tracking_evidence.stats.multilevel (pool_multilevel, robust), computed by R's
 # metafor (rma.mv, rma) and clubSandwich (coef_test, conf_int).
 #
 # Run from the repository root (`make references`, or `Rscript tests/reference/multilevel.R`).
@@ -10,7 +10,7 @@
 #   intercept-only models predict()'s prediction interval;
 # - clubSandwich::coef_test(fit, vcov = "CR2" / "CR1" / "CR0", cluster, test = "Satterthwaite")
 #   and conf_int(fit, vcov = "CR2", cluster) for those rma.mv fits, for rma() random-effects
-#   pooling (tracking_evidence.meta.pool) and for rma(mods = ...) (metareg).
+#   pooling (tracking_evidence.stats.meta.pool) and for rma(mods = ...) (metareg).
 #
 # rma.mv is run with metafor's defaults: nlminb on the log variance components, with numerical
 # derivatives. It stops a few 1e-8 (at worst a few 1e-7) short of the maximum in the variance

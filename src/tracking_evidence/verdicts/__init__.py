@@ -6,7 +6,7 @@
 - :mod:`.certainty`: the written rule for a certainty grade (GRADE, EEF);
 - :mod:`.registry`: the rule of each claim (``claims_*`` modules) and :func:`judge`;
 - :mod:`.multiverse`: each verdict over the grid of its parameters; :mod:`.store` shares it;
-- :mod:`.boxes`: the verdict box a chapter shows.
+- presentation of verdicts (boxes, the ledger) lives in :mod:`tracking_evidence.site`, above this layer.
 
 The analysis modules compute numbers and never return a verdict; nothing here is imported by them.
 """

@@ -9,38 +9,13 @@ from functools import cache
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from .. import sections, synthesis
-from ..evidence import load_evidence
+from ..analyses import sections, synthesis
+from ..data.evidence import load_evidence
 from .certainty import Downgrade, grade, not_applicable
-from . import claims_gaps  # noqa: F401  (declares parameters these rules share)
-from .claims_reanalysis import WEIGHING, _weigh
-from .common import describe, effect_part, fmt, size_part, synthesis_certainty
+from .common import WEIGHING, describe, effect_part, fmt, size_part, weigh
 from .core import Deciding, Part
-from .parameters import declare
 from .registry import Judgement, rule
 
-declare("many_countries", 5, (3, 5, 10),
-        "'many countries': at least this many with tracking documented at or before secondary age; 3 to 10")
-declare("secondary_age_max", 16, (15, 16),
-        "the last age of first selection that still counts as 'at the secondary school level' (upper secondary "
-        "starts at 15 or 16)")
-declare("almost_all", 0.8, (0.67, 0.8, 0.9),
-        "'almost all': at least this share; two thirds to nine in ten")
-declare("strong_certainty", "moderate", ("moderate", "high"),
-        "how certain evidence that detracking enhances equity must be to count as more than 'weak'")
-declare("include_system_reforms", False, (False, True),
-        "Source B's 'de-tracking' is US schools' removal of levels; system reforms that delayed selection abroad are a "
-        "declared alternative")
-declare("subgroup_correlation", 0.0, (0.0, 0.3, 0.6),
-        "correlation of a study's low- and high-achiever estimates when their difference gives a gap change; "
-        "unpublished, so varied from 0 (separate samples) to 0.6")
-declare("staffing_support", "common prep period", sections.SUPPORTS,
-        "what detracking includes: the supports the evaluated reforms added (Sequoia Union's common prep period, "
-        "Chicago's double dose) or none")
-declare("b5_designs", ("RCT", "quasi-experimental"), (("RCT", "quasi-experimental"),
-                                                      ("RCT", "quasi-experimental", "descriptive")),
-        "an 'example' of equitable outcomes after detracking needs a design that attributes them to the reform; "
-        "before/after comparisons are the declared alternative")
 
 
 @rule("A1", params=("many_countries", "secondary_age_max"), admits=("supported", "insufficient evidence"),
@@ -96,7 +71,7 @@ def _gap_changes_cached(designs, settings, evidence_base, rho) -> pd.DataFrame:
 
 
 def _gap_change_part(spec) -> Part:
-    direct = _weigh("detrack_gap", "detracking reform", spec)
+    direct = weigh("detrack_gap", "detracking reform", spec)
     if direct.decides:
         return effect_part("gap narrows", direct, sign=-1, sesoi=spec["sesoi"], spec=spec,
                            label="effect of detracking on the gap (narrowing positive)", what="detracking and gaps")
@@ -134,10 +109,10 @@ def c3(spec) -> Judgement:
 
 @rule("C2", params=WEIGHING + ("sesoi",))
 def c2(spec) -> Judgement:
-    academic = effect_part("academic performance", _weigh("detrack_mean", "detracking reform", spec), sign=1,
+    academic = effect_part("academic performance", weigh("detrack_mean", "detracking reform", spec), sign=1,
                            sesoi=spec["sesoi"], spec=spec, label="effect of detracking on mean achievement",
                            what="detracking reforms and mean achievement")
-    social = effect_part("social and emotional growth", _weigh("socio_emotional", "detracking reform", spec), sign=-1,
+    social = effect_part("social and emotional growth", weigh("socio_emotional", "detracking reform", spec), sign=-1,
                          sesoi=spec["sesoi"], spec=spec, label="effect of detracking on socio-emotional outcomes",
                          what="detracking reforms and socio-emotional outcomes")
     return Judgement("C2", (academic, social), f"academic: {academic.verdict}; social and emotional: {social.verdict}")
@@ -155,7 +130,7 @@ def b4(spec) -> Judgement:
     candidates = [_gap_change_part(spec)]
     if spec["include_system_reforms"]:
         for construct in ("gap", "gradient", "dispersion"):
-            s = _weigh(construct, "system tracking", spec)
+            s = weigh(construct, "system tracking", spec)
             candidates.append(effect_part(f"system reforms, {construct}", s, sign=-1, sesoi=0.0, spec=spec,
                                           label=f"effect of delaying selection on {construct}",
                                           what=f"system reforms and {construct}"))

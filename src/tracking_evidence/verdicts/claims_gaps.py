@@ -2,40 +2,14 @@
 
 from __future__ import annotations
 
-from functools import cache
 
-from .. import gaps
-from ..evidence import load_evidence
+from ..analyses import gaps
+from ..data.evidence import load_evidence
 from .certainty import Downgrade, grade, not_applicable
-from .common import fmt, size_part
+from .common import egsingle_gaps, fmt, pilot_numbers, size_part
 from .core import Deciding, Part
-from .parameters import declare
 from .registry import Judgement, rule
 
-declare("gap_substantial", 0.2, (0.1, 0.2, 0.3),
-        "a 'substantial' gap: 0.2 SD is Cohen's 'small' and at the top of what education interventions achieve "
-        "(Kraft's 'large'); 0.1 and 0.3 bracket it", cite="kraft2020interpreting", unit="SD")
-declare("gap_meaningful", 0.1, (0.05, 0.1, 0.2),
-        "smallest gap that counts as 'underperforming': below 0.1 SD a difference is smaller than a median "
-        "intervention effect; 0.05 and 0.2 bracket it", cite="kraft2020interpreting", unit="SD")
-declare("root_share", 0.5, (0.33, 0.5, 0.67),
-        "if at school entry a gap is already this share of its later size, tracking (which begins later) cannot be "
-        "its root; half, with a third and two thirds as the range")
-declare("pilot_effect", 0.1, (0.05, 0.1, 0.2),
-        "achievement effect (SD) a pilot of detracking should be able to detect: 0.1 SD is about the median effect "
-        "of education RCTs (Kraft); 0.2 SD is Dee and Huffaker's effect for low achievers", cite="kraft2020interpreting",
-        unit="SD")
-declare("pilot_schools", 10, (4, 10, 20),
-        "size of a pilot 'in a single grade or subject area' of one district: a handful of schools; 4 to 20")
-declare("pilot_randomise", "schools", ("schools", "students"),
-        "detracking is usually a school decision (schools randomised); randomising students within schools, as Dee "
-        "and Huffaker did, is the alternative")
-declare("pilot_students", 30, (20, 30, 60),
-        "students per school in the pilot's grade or subject: about one class of 25-30; 20 and 60 (two classes) "
-        "bracket it")
-declare("pilot_pretest", "Exam", ("Exam", "egsingle", "none"),
-        "share of variance a prior score explains, estimated in the shipped data (London age-16 exam; Chicago "
-        "grades 2-5); 'none' is a pilot without a pretest")
 
 
 def _gap_certainty(basis: str, indirect) -> object:
@@ -63,17 +37,6 @@ def _all_gaps_part(name: str, table, threshold: float, label: str, basis: str, i
                      certainty=certainty, what=what)
 
 
-#: The last school grade of the Chicago data used: grade 6 holds 9 scores and is excluded by
-#: gaps.egsingle_gaps (a fact about the data, not a threshold of judgement).
-LAST_GRADE = 5
-
-
-@cache
-def _egsingle() -> object:
-    table = gaps.egsingle_gaps()
-    return table[table["school_grade"] <= LAST_GRADE]
-
-
 def _gap_frame(gap) -> object:
     import pandas as pd
 
@@ -83,7 +46,7 @@ def _gap_frame(gap) -> object:
 @rule("B1", params=("gap_substantial",))
 def b1(spec) -> Judgement:
     t = spec["gap_substantial"]
-    eg = _egsingle()
+    eg = egsingle_gaps()
     hsb = gaps.hsb_minority_gap()
     parts = (
         _all_gaps_part("performance, grades 1-5", eg, t, "smallest Black or Hispanic gap, Chicago grades 1-5",
@@ -106,7 +69,7 @@ def b1(spec) -> Judgement:
 @rule("C1", params=("gap_meaningful",))
 def c1(spec) -> Judgement:
     t = spec["gap_meaningful"]
-    eg = _egsingle()
+    eg = egsingle_gaps()
     low = gaps.hsb_low_ses_gap()
     minority = gaps.hsb_minority_gap()
     naep = gaps.naep_disability_gap(load_evidence())
@@ -135,7 +98,7 @@ def c1(spec) -> Judgement:
               "'supported' side needs students' own tracks and a change in tracking")
 def b2(spec) -> Judgement:
     share_needed = spec["root_share"]
-    eg = _egsingle()
+    eg = egsingle_gaps()
     parts = []
     for group in ("Black", "Hispanic"):
         g = eg[eg["focal_group"] == group].set_index("school_grade")
@@ -169,30 +132,13 @@ def b2(spec) -> Judgement:
                                          "can still widen gaps later, which these data cannot show")
 
 
-@cache
-def _r2_table():
-    return gaps.book_pretest_r2().set_index("data")
-
-
-def _pilot_numbers(spec) -> dict:
-    table = _r2_table()
-    icc = float(gaps.egsingle_variance()["icc"].max())
-    if spec["pilot_pretest"] == "none":
-        r2s = r2i = 0.0
-    else:
-        key = next(k for k in table.index if k.startswith(spec["pilot_pretest"]))
-        r2s, r2i = float(table.loc[key, "r2_school"]), float(table.loc[key, "r2_student"])
-    m = spec["pilot_students"]
-    mdes = gaps.mdes(spec["pilot_schools"], m, icc, r2s, r2i, randomise=spec["pilot_randomise"])
-    needed = gaps.schools_for_mdes(spec["pilot_effect"], m, icc, r2s, r2i, randomise=spec["pilot_randomise"])
-    return {"icc": icc, "r2_school": r2s, "r2_student": r2i, "mdes": mdes, "needed": needed, "m": m}
 
 
 @rule("C7", params=("pilot_effect", "pilot_schools", "pilot_students", "pilot_randomise", "pilot_pretest"),
       admits=("modelled",), why_not="C7 is normative (how detracking is best implemented): it is modelled, not "
                                     "judged; the model says whether a one-grade pilot can evaluate effectiveness")
 def c7(spec) -> Judgement:
-    n = _pilot_numbers(spec)
+    n = pilot_numbers(spec)
     can = n["mdes"] <= spec["pilot_effect"]
     conclusion = "a pilot of this size can detect the effect" if can else "a pilot of this size cannot detect the effect"
     because = (f"{spec['pilot_schools']} schools, {n['m']} students each, {spec['pilot_randomise']} randomised, pretest "

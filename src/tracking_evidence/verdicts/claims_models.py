@@ -8,23 +8,12 @@ from functools import cache
 
 import numpy as np
 
-from .. import acceleration, models
-from ..evidence import load_evidence
+from ..analyses import acceleration, models
+from ..data.evidence import load_evidence
 from .certainty import not_applicable
 from .core import Deciding, Part
-from .parameters import declare
 from .registry import Judgement, rule
 
-declare("equity_weight", 0.0, (0.0, 0.1, 0.25, 0.5, 1.0),
-        "weight on the top-bottom gap in the model's objective: a value judgement, never estimated; 0 is B9's own "
-        "framing (mean achievement only)")
-declare("calibration_end", "estimate", ("ci_low", "estimate", "ci_high"),
-        "where in the interval of the weighed between-class effect the model's targeting gain is set")
-declare("section_cost", 0.5, (0.0, 0.5, 1.0),
-        "achievement cost (SD) of doubling the sections with the same resources: no estimate exists; 0 to 1")
-declare("private_gradient", 0.5, acceleration.DEFAULT_GRADIENTS,
-        "how steeply private take-up of acceleration rises with family SES (gamma): an assumption, varied over "
-        "the simulation's range")
 
 B9_MODELLED = "B9 is normative (an optimum and a charge of ideology): it is modelled, not judged"
 B10_MODELLED = "B10 is a causal claim no shipped data can test: the simulation (simulated, seeded data) is modelled"

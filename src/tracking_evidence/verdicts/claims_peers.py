@@ -3,16 +3,10 @@ differentiate) and C6 (mixed classrooms help all students: the claim Source C me
 
 from __future__ import annotations
 
-from . import claims_gaps  # noqa: F401  (declares parameters these rules share)
-from .claims_reanalysis import WEIGHING, _weigh
-from .common import effect_part, no_harm_part
+from .common import WEIGHING, effect_part, no_harm_part, weigh
 from .core import Part
-from .parameters import declare
 from .registry import Judgement, rule
 
-declare("targeting_contrast", "within-class grouping", ("within-class grouping", "course tracking"),
-        "instruction 'highly targeted to their abilities': grouping by level inside the class is the direct case; "
-        "separate classes (course tracking) target too, and are the declared alternative")
 
 #: B3's pathways and the contrast that removes each.
 PATHWAYS = {"honors and tracked classes": "course tracking",
@@ -25,7 +19,7 @@ BANDS = ("low", "middle", "high")
 def b3(spec) -> Judgement:
     parts = []
     for name, contrast in PATHWAYS.items():
-        s = _weigh("high", contrast, spec)
+        s = weigh("high", contrast, spec)
         parts.append(no_harm_part(name, s, harm_sign=1, sesoi=spec["sesoi"], spec=spec,
                                   label=f"effect of {contrast} on high achievers", what=f"{contrast} for high achievers"))
     # "does not harm ... in any way": every pathway must be judged
@@ -41,7 +35,7 @@ def b8(spec) -> Judgement:
     # by gains in every band and cannot stand in for a band without evidence)
     parts = []
     for band in BANDS:
-        s = _weigh(band, contrast, spec)
+        s = weigh(band, contrast, spec)
         parts.append(effect_part(f"{band} achievers", s, sign=1, sesoi=spec["sesoi"], spec=spec,
                                  label=f"effect of {contrast} on {band} achievers", what=f"{contrast} for {band} achievers"))
     return Judgement("B8", tuple(parts), "'all students benefit' needs a benefit in every prior-achievement band: "
@@ -51,7 +45,7 @@ def b8(spec) -> Judgement:
 @rule("C4", params=WEIGHING + ("sesoi",))
 def c4(spec) -> Judgement:
     # pressure (a share of teachers, or of time) under detracking minus under tracking: C4 says it falls
-    pressure = effect_part("teachers' pressure to differentiate", _weigh("detrack_practice", "detracking reform", spec),
+    pressure = effect_part("teachers' pressure to differentiate", weigh("detrack_practice", "detracking reform", spec),
                            sign=-1, sesoi=0.0, spec=spec, unit="proportion",
                            label="change in teachers' reported differentiation under detracking",
                            what="surveys or time-use studies comparing teachers' differentiation in tracked and "
@@ -68,7 +62,7 @@ def c4(spec) -> Judgement:
 def c6(spec) -> Judgement:
     parts = []
     for band in BANDS:
-        s = _weigh(f"detrack_{band}", "detracking reform", spec)
+        s = weigh(f"detrack_{band}", "detracking reform", spec)
         parts.append(effect_part(f"{band} achievers", s, sign=1, sesoi=spec["sesoi"], spec=spec,
                                  label=f"effect of detracking on {band} achievers",
                                  what=f"detracking reforms for {band} achievers"))

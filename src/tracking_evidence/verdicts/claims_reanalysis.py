@@ -17,27 +17,15 @@ from functools import cache
 
 from scipy import stats
 
-from .. import synthesis
-from ..claims import load_claims
-from ..evidence import load_evidence
-from ..reanalysis import FIGURE_ROWS, figure_in_text, figures_in
+from ..analyses import synthesis
+from ..data.claims import load_claims
+from ..data.evidence import load_evidence
+from ..analyses.reanalysis import FIGURE_ROWS, figure_in_text, figures_in
 from .certainty import Downgrade, grade
-from .common import describe, effect_part, fmt
+from .common import WEIGHING, describe, effect_part, weigh
 from .core import Deciding, Part
-from .parameters import declare
 from .registry import Judgement, rule
 
-declare("consensus_share", 0.8, (0.7, 0.8, 0.9),
-        "'consensus' that tracking raises inequality: at least this share of settings would see an increase; 0.7 to "
-        "0.9")
-declare("minority_share", 0.2, (0.1, 0.2, 0.3),
-        "'balanced' or 'quite mixed': at least this share of settings on each side of zero; 0.1 to 0.3")
-declare("inequality_construct", "dispersion", ("dispersion", "gradient", "gap"),
-        "which inequality measure a claim about 'inequality' is judged on; Source A names dispersion and the "
-        "family-background effect; they are never pooled together")
-declare("tracking_contrast", "system tracking", ("system tracking", "course tracking"),
-        "between-school (system) tracking, which the inequality literature studies most, or course tracking within "
-        "schools")
 
 #: Which figures of a quote are calendar years (a reading of the text, not a threshold of judgement).
 YEARS = (1900, 2100)
@@ -172,19 +160,12 @@ def consensus_part(name: str, s: synthesis.Synthesis, share: float, spec: dict, 
                 needs=what + ": a pooled mean precise enough to place the share of settings")
 
 
-def _weigh(question: str, contrast: str, spec: dict) -> synthesis.Synthesis:
-    return synthesis.weigh(question, contrast, settings=spec["settings"], designs=spec["designs"],
-                           evidence_base=spec["evidence_base"], inference=spec["inference"], level=spec["ci_level"],
-                           min_studies=spec["min_studies"])
-
-
-WEIGHING = ("settings", "designs", "evidence_base", "inference", "ci_level", "min_studies")
 
 
 @rule("A5", params=WEIGHING + ("minority_share", "consensus_share", "inequality_construct", "tracking_contrast"))
 def a5(spec) -> Judgement:
-    achievement = _weigh("mean", spec["tracking_contrast"], spec)
-    inequality = _weigh(spec["inequality_construct"], spec["tracking_contrast"], spec)
+    achievement = weigh("mean", spec["tracking_contrast"], spec)
+    inequality = weigh(spec["inequality_construct"], spec["tracking_contrast"], spec)
     parts = (balance_part("balanced on achievement", achievement, spec["minority_share"], spec,
                           "the spread of tracking's effects on achievement"),
              consensus_part("consensus on inequality", inequality, spec["consensus_share"], spec,
@@ -196,8 +177,8 @@ def a5(spec) -> Judgement:
 
 @rule("B6", params=WEIGHING + ("minority_share", "inequality_construct", "tracking_contrast"))
 def b6(spec) -> Judgement:
-    achievement = _weigh("mean", spec["tracking_contrast"], spec)
-    inequality = _weigh(spec["inequality_construct"], spec["tracking_contrast"], spec)
+    achievement = weigh("mean", spec["tracking_contrast"], spec)
+    inequality = weigh(spec["inequality_construct"], spec["tracking_contrast"], spec)
     parts = (balance_part("mixed on achievement", achievement, spec["minority_share"], spec,
                           "the spread of tracking's effects on achievement"),
              balance_part("mixed on inequality", inequality, spec["minority_share"], spec,
@@ -208,7 +189,7 @@ def b6(spec) -> Judgement:
 
 @rule("B11", params=WEIGHING + ("inequality_construct", "tracking_contrast"))
 def b11(spec) -> Judgement:
-    inequality = _weigh(spec["inequality_construct"], spec["tracking_contrast"], spec)
+    inequality = weigh(spec["inequality_construct"], spec["tracking_contrast"], spec)
     amplifies = effect_part("amplifies inequality", inequality, sign=1, sesoi=0.0, spec=spec,
                             label=f"effect of {spec['tracking_contrast']} on {spec['inequality_construct']}",
                             what="the effect of tracking on inequality", unit="SD of the inequality measure")

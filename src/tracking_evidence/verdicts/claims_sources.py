@@ -10,12 +10,10 @@ from functools import cache
 
 from statsmodels.stats.proportion import proportion_confint
 
-from .. import gaps, models
-from ..evidence import load_evidence
-from . import claims_gaps, claims_models  # noqa: F401  (they declare parameters these rules share)
+from ..analyses import models
+from ..data.evidence import load_evidence
 from .certainty import Downgrade, grade, not_applicable
-from .claims_reanalysis import WEIGHING, _weigh
-from .common import effect_part, fmt
+from .common import WEIGHING, effect_part, egsingle_gaps, fmt, pilot_numbers, weigh
 from .core import Deciding, Part
 from .registry import Judgement, judge, rule
 
@@ -151,7 +149,7 @@ def c8(spec) -> Judgement:
     from scipy import stats
 
     z = stats.norm.ppf(0.5 + spec["ci_level"] / 2)
-    eg = claims_gaps._egsingle()
+    eg = egsingle_gaps()
     late = eg[eg["school_grade"] == eg["school_grade"].max()]
     worst = late.loc[late["boot_ci_low"].idxmin()]
     cohort = Part("the gap persists through the grades (Chicago, grades 1-5)",
@@ -205,7 +203,7 @@ def c11(spec) -> Judgement:
 
 @rule("C12", params=WEIGHING)
 def c12(spec) -> Judgement:
-    part = effect_part("access to courses widens for students once held back", _weigh("detrack_attainment",
+    part = effect_part("access to courses widens for students once held back", weigh("detrack_attainment",
                        "detracking reform", spec), sign=1, sesoi=0.0, spec=spec,
                        label="effect of detracking on course-taking (proportion)", unit="proportion",
                        what="detracking and course-taking of previously lower-placed students")
@@ -248,10 +246,10 @@ def c15(spec) -> Judgement:
 
 @rule("C16", params=WEIGHING + ("sesoi",))
 def c16(spec) -> Judgement:
-    challenge = effect_part("grouping gives high achievers the challenge they need", _weigh("high", "course tracking",
+    challenge = effect_part("grouping gives high achievers the challenge they need", weigh("high", "course tracking",
                             spec), sign=1, sesoi=spec["sesoi"], spec=spec,
                             label="effect of course tracking on high achievers", what="course tracking for high achievers")
-    rigour = effect_part("detracking makes education less rigorous", _weigh("detrack_attainment_high",
+    rigour = effect_part("detracking makes education less rigorous", weigh("detrack_attainment_high",
                          "detracking reform", spec), sign=-1, sesoi=0.0, spec=spec,
                          label="fall in high achievers' course-taking under detracking", unit="proportion",
                          what="detracking and high achievers' advanced course-taking")
@@ -273,9 +271,7 @@ def c17(spec) -> Judgement:
               "C7's), not a measurement: it is modelled, and the multiverse varies the pilot's size, design, pretest "
               "and the effect it should detect")
 def c18(spec) -> Judgement:
-    from .claims_gaps import _pilot_numbers
-
-    n = _pilot_numbers(spec)
+    n = pilot_numbers(spec)
     can = n["mdes"] <= spec["pilot_effect"]
     conclusion = "a pilot of this size can detect the effect" if can else "a pilot of this size cannot detect the effect"
     because = (f"{spec['pilot_schools']} schools of {n['m']} students, {spec['pilot_randomise']} randomised, pretest "

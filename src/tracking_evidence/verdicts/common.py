@@ -20,12 +20,16 @@ from __future__ import annotations
 
 import math
 
-from ..synthesis import Synthesis
+from functools import cache
+
+from ..analyses import gaps, synthesis
+from ..analyses.synthesis import Synthesis
 from .certainty import grade, synthesis_downgrades
 from .core import Deciding, Part
 from .parameters import param
 
-__all__ = ["effect_part", "no_harm_part", "size_part", "synthesis_certainty", "describe", "fmt"]
+__all__ = ["effect_part", "no_harm_part", "size_part", "synthesis_certainty", "describe", "fmt", "WEIGHING", "weigh",
+           "LAST_GRADE", "egsingle_gaps", "pilot_numbers"]
 
 
 def fmt(x: float, digits: int = 2) -> str:
@@ -131,3 +135,45 @@ def size_part(name: str, *, estimate: float, ci_low: float, ci_high: float, thre
         return Part(name, "contradicted", because, deciding, certainty)
     return Part(name, "insufficient evidence", because, deciding, certainty,
                 needs=what or f"an interval for {label} that lies entirely above or below {threshold:g} {unit}")
+
+
+# What several rule modules read: one place, so that no rule module imports another.
+
+def weigh(question: str, contrast: str, spec: dict) -> synthesis.Synthesis:
+    return synthesis.weigh(question, contrast, settings=spec["settings"], designs=spec["designs"],
+                           evidence_base=spec["evidence_base"], inference=spec["inference"], level=spec["ci_level"],
+                           min_studies=spec["min_studies"])
+
+
+WEIGHING = ("settings", "designs", "evidence_base", "inference", "ci_level", "min_studies")
+
+
+#: The last school grade of the Chicago data used: grade 6 holds 9 scores and is excluded by
+#: gaps.egsingle_gaps (a fact about the data, not a threshold of judgement).
+LAST_GRADE = 5
+
+
+@cache
+def egsingle_gaps() -> object:
+    table = gaps.egsingle_gaps()
+    return table[table["school_grade"] <= LAST_GRADE]
+
+
+
+@cache
+def _r2_table():
+    return gaps.book_pretest_r2().set_index("data")
+
+
+def pilot_numbers(spec) -> dict:
+    table = _r2_table()
+    icc = float(gaps.egsingle_variance()["icc"].max())
+    if spec["pilot_pretest"] == "none":
+        r2s = r2i = 0.0
+    else:
+        key = next(k for k in table.index if k.startswith(spec["pilot_pretest"]))
+        r2s, r2i = float(table.loc[key, "r2_school"]), float(table.loc[key, "r2_student"])
+    m = spec["pilot_students"]
+    mdes = gaps.mdes(spec["pilot_schools"], m, icc, r2s, r2i, randomise=spec["pilot_randomise"])
+    needed = gaps.schools_for_mdes(spec["pilot_effect"], m, icc, r2s, r2i, randomise=spec["pilot_randomise"])
+    return {"icc": icc, "r2_school": r2s, "r2_student": r2i, "mdes": mdes, "needed": needed, "m": m}

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from ..analyses import acceleration, sections
+
 __all__ = ["Param", "PARAMETERS", "declare", "param", "spec_of"]
 
 
@@ -121,3 +123,103 @@ declare("min_coverage", 0.5, (0.5, 2 / 3, 1.0),
         "the one rule that combines parts, the same for every claim (tracking_evidence.verdicts.core.combine); a "
         "third is not in the range: one part of three cannot stand for the claim. Claims quantified over every "
         "member ('all students', 'at all levels', 'in any way') need every part judged, whatever this value")
+
+
+# ----------------------------------------------------------------------------------------------
+# Gaps (B1, B2, C1, C7, C8, C18)
+# ----------------------------------------------------------------------------------------------
+
+declare("gap_substantial", 0.2, (0.1, 0.2, 0.3),
+        "a 'substantial' gap: 0.2 SD is Cohen's 'small' and at the top of what education interventions achieve "
+        "(Kraft's 'large'); 0.1 and 0.3 bracket it", cite="kraft2020interpreting", unit="SD")
+declare("gap_meaningful", 0.1, (0.05, 0.1, 0.2),
+        "smallest gap that counts as 'underperforming': below 0.1 SD a difference is smaller than a median "
+        "intervention effect; 0.05 and 0.2 bracket it", cite="kraft2020interpreting", unit="SD")
+declare("root_share", 0.5, (0.33, 0.5, 0.67),
+        "if at school entry a gap is already this share of its later size, tracking (which begins later) cannot be "
+        "its root; half, with a third and two thirds as the range")
+declare("pilot_effect", 0.1, (0.05, 0.1, 0.2),
+        "achievement effect (SD) a pilot of detracking should be able to detect: 0.1 SD is about the median effect "
+        "of education RCTs (Kraft); 0.2 SD is Dee and Huffaker's effect for low achievers", cite="kraft2020interpreting",
+        unit="SD")
+declare("pilot_schools", 10, (4, 10, 20),
+        "size of a pilot 'in a single grade or subject area' of one district: a handful of schools; 4 to 20")
+declare("pilot_randomise", "schools", ("schools", "students"),
+        "detracking is usually a school decision (schools randomised); randomising students within schools, as Dee "
+        "and Huffaker did, is the alternative")
+declare("pilot_students", 30, (20, 30, 60),
+        "students per school in the pilot's grade or subject: about one class of 25-30; 20 and 60 (two classes) "
+        "bracket it")
+declare("pilot_pretest", "Exam", ("Exam", "egsingle", "none"),
+        "share of variance a prior score explains, estimated in the shipped data (London age-16 exam; Chicago "
+        "grades 2-5); 'none' is a pilot without a pretest")
+
+
+# ----------------------------------------------------------------------------------------------
+# Models (B9, B10, B18, C22)
+# ----------------------------------------------------------------------------------------------
+
+declare("equity_weight", 0.0, (0.0, 0.1, 0.25, 0.5, 1.0),
+        "weight on the top-bottom gap in the model's objective: a value judgement, never estimated; 0 is B9's own "
+        "framing (mean achievement only)")
+declare("calibration_end", "estimate", ("ci_low", "estimate", "ci_high"),
+        "where in the interval of the weighed between-class effect the model's targeting gain is set")
+declare("section_cost", 0.5, (0.0, 0.5, 1.0),
+        "achievement cost (SD) of doubling the sections with the same resources: no estimate exists; 0 to 1")
+declare("private_gradient", 0.5, acceleration.DEFAULT_GRADIENTS,
+        "how steeply private take-up of acceleration rises with family SES (gamma): an assumption, varied over "
+        "the simulation's range")
+
+
+# ----------------------------------------------------------------------------------------------
+# What the syntheses show (A5, B6, B11)
+# ----------------------------------------------------------------------------------------------
+
+declare("consensus_share", 0.8, (0.7, 0.8, 0.9),
+        "'consensus' that tracking raises inequality: at least this share of settings would see an increase; 0.7 to "
+        "0.9")
+declare("minority_share", 0.2, (0.1, 0.2, 0.3),
+        "'balanced' or 'quite mixed': at least this share of settings on each side of zero; 0.1 to 0.3")
+declare("inequality_construct", "dispersion", ("dispersion", "gradient", "gap"),
+        "which inequality measure a claim about 'inequality' is judged on; Source A names dispersion and the "
+        "family-background effect; they are never pooled together")
+declare("tracking_contrast", "system tracking", ("system tracking", "course tracking"),
+        "between-school (system) tracking, which the inequality literature studies most, or course tracking within "
+        "schools")
+
+
+# ----------------------------------------------------------------------------------------------
+# Tracking's prevalence and the detracking evidence (A1, B4, B5, B7, C5)
+# ----------------------------------------------------------------------------------------------
+
+declare("many_countries", 5, (3, 5, 10),
+        "'many countries': at least this many with tracking documented at or before secondary age; 3 to 10")
+declare("secondary_age_max", 16, (15, 16),
+        "the last age of first selection that still counts as 'at the secondary school level' (upper secondary "
+        "starts at 15 or 16)")
+declare("almost_all", 0.8, (0.67, 0.8, 0.9),
+        "'almost all': at least this share; two thirds to nine in ten")
+declare("strong_certainty", "moderate", ("moderate", "high"),
+        "how certain evidence that detracking enhances equity must be to count as more than 'weak'")
+declare("include_system_reforms", False, (False, True),
+        "Source B's 'de-tracking' is US schools' removal of levels; system reforms that delayed selection abroad are a "
+        "declared alternative")
+declare("subgroup_correlation", 0.0, (0.0, 0.3, 0.6),
+        "correlation of a study's low- and high-achiever estimates when their difference gives a gap change; "
+        "unpublished, so varied from 0 (separate samples) to 0.6")
+declare("staffing_support", "common prep period", sections.SUPPORTS,
+        "what detracking includes: the supports the evaluated reforms added (Sequoia Union's common prep period, "
+        "Chicago's double dose) or none")
+declare("b5_designs", ("RCT", "quasi-experimental"), (("RCT", "quasi-experimental"),
+                                                      ("RCT", "quasi-experimental", "descriptive")),
+        "an 'example' of equitable outcomes after detracking needs a design that attributes them to the reform; "
+        "before/after comparisons are the declared alternative")
+
+
+# ----------------------------------------------------------------------------------------------
+# Peers and targeting (B8)
+# ----------------------------------------------------------------------------------------------
+
+declare("targeting_contrast", "within-class grouping", ("within-class grouping", "course tracking"),
+        "instruction 'highly targeted to their abilities': grouping by level inside the class is the direct case; "
+        "separate classes (course tracking) target too, and are the declared alternative")

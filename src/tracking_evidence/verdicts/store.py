@@ -20,7 +20,7 @@ from pathlib import Path
 
 __all__ = ["inputs_digest", "folder", "load", "save"]
 
-_PACKAGE = Path(__file__).resolve().parents[1]
+_PACKAGE = Path(__file__).resolve().parents[1]  # src/tracking_evidence
 
 
 @cache

@@ -1,102 +1,20 @@
-"""The claims registry: the claims of the three sources, and the ledger of their verdicts.
-
-``data/claims.csv`` holds what the sources say (id, source, type, speaker, a short paraphrase,
-the exact quote and the chapter that computes it). It never holds a verdict. Verdicts come from
-the rules of :mod:`tracking_evidence.verdicts` (judgement lives there, apart from the analyses);
-:func:`ledger` runs each claim's rule and its multiverse and returns one row per claim. A claim
-with no rule yet is ``pending``.
-"""
+"""The ledger: every claim of the registry with its verdict, certainty, robustness and headline,
+and the links from a claim to the section of the book that computes it. Presentation: it runs the
+judgement layer (:mod:`tracking_evidence.verdicts`) and lays its results out; it judges nothing."""
 
 from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from .data import Column, DataError, Dataset, data_dir, read_dataset
+from ..data.claims import PENDING, load_claims, load_sources
+from ..data.datasets import book_path
+from ..verdicts import all_rules, multiverse
 
-__all__ = [
-    "PENDING",
-    "LEDGER_COLUMNS",
-    "load_claims",
-    "load_sources",
-    "source_text",
-    "check_quotes",
-    "ledger",
-]
-
-PENDING = "pending"
-CLAIM_TYPES = ("empirical", "causal", "statistical", "universal", "normative", "internal")
-
-CLAIMS = Dataset(
-    "claims.csv",
-    (
-        Column("id", "text", description="claim id: source letter and number"),
-        Column("source", "category", levels=("A", "B", "C"), description="source text"),
-        Column("type", "category", levels=CLAIM_TYPES, description="kind of claim"),
-        Column("speaker", "text", description="the author, or whom the author attributes the claim to"),
-        Column("claim", "text", description="short paraphrase"),
-        Column("quote", "text", description="the claim word for word from the source"),
-        Column("chapter", "text", description="the chapter file that computes the verdict"),
-    ),
-    "Claims registry",
-    "extracted from data/sources/",
-    checksum=False,
-)
-
-SOURCES = Dataset(
-    "sources/sources.csv",
-    (
-        Column("source", "category", levels=("A", "B", "C")),
-        Column("file", "text"),
-        Column("title", "text"),
-        Column("author", "text"),
-        Column("summarises", "text", nullable=True),
-        Column("address", "text"),
-        Column("date_read", "text"),
-    ),
-    "The three source texts",
-    "data/sources/",
-    checksum=False,
-)
-
-
-def load_claims(folder: Path | None = None) -> pd.DataFrame:
-    """The registry, validated: unique ids whose letter matches the source, no empty quote."""
-    claims = read_dataset(CLAIMS, folder)
-    for line, row in enumerate(claims.itertuples(index=False), start=2):
-        if not row.id.startswith(row.source) or not row.id[1:].isdigit():
-            raise DataError(CLAIMS.file, f"id '{row.id}' is not source letter '{row.source}' + number", row=line)
-    duplicated = claims["id"][claims["id"].duplicated()]
-    if len(duplicated):
-        raise DataError(CLAIMS.file, f"id '{duplicated.iloc[0]}' appears more than once", column="id")
-    return claims
-
-
-def load_sources(folder: Path | None = None) -> pd.DataFrame:
-    return read_dataset(SOURCES, folder)
-
-
-def source_text(source: str, folder: Path | None = None) -> str:
-    """The full text of source ``source`` (A, B or C) as shipped under ``data/sources/``."""
-    folder = folder or data_dir()
-    sources = load_sources(folder).set_index("source")
-    if source not in sources.index:
-        raise KeyError(f"unknown source '{source}'")
-    return (folder / "sources" / sources.loc[source, "file"]).read_text(encoding="utf-8")
-
-
-def check_quotes(folder: Path | None = None) -> None:
-    """Raise :class:`DataError` for the first claim whose quote is not verbatim in its source."""
-    claims = load_claims(folder)
-    texts = {s: source_text(s, folder) for s in claims["source"].unique()}
-    for line, row in enumerate(claims.itertuples(index=False), start=2):
-        if row.quote not in texts[row.source]:
-            raise DataError(CLAIMS.file, f"quote of {row.id} is not found verbatim in source {row.source}", row=line)
-
+__all__ = ["LEDGER_COLUMNS", "ledger", "claim_section", "chapter_link", "claims_html", "source_html"]
 
 LEDGER_COLUMNS = ["id", "source", "type", "speaker", "claim", "quote", "chapter", "verdict", "certainty",
                   "certainty_reasons", "robustness", "n_specifications", "most_sensitive_to", "flips_at", "fragile",
@@ -104,8 +22,6 @@ LEDGER_COLUMNS = ["id", "source", "type", "speaker", "claim", "quote", "chapter"
 
 
 def _row(claim_id: str) -> dict:
-    from .verdicts import multiverse  # noqa: PLC0415  (the ledger imports the judgement layer, never the reverse)
-
     m = multiverse.run(claim_id)
     j = m.default
     c = j.certainty
@@ -119,8 +35,6 @@ def ledger(folder: Path | None = None) -> pd.DataFrame:
     """Every claim with its verdict, certainty (with reasons), robustness over its multiverse, the
     parameter it is most sensitive to and where it flips, its parts and headline (``pending`` where
     no rule exists yet)."""
-    from .verdicts import all_rules  # noqa: PLC0415
-
     claims = load_claims(folder)
     rules = all_rules()
     unknown = sorted(set(rules) - set(claims["id"]))
@@ -135,7 +49,7 @@ def ledger(folder: Path | None = None) -> pd.DataFrame:
 
 
 def _book_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "book"
+    return book_path("book", "book")
 
 
 def claim_section(chapter: str, claim_id: str, book_dir: Path | None = None) -> tuple[str, str] | None:

@@ -26,9 +26,9 @@ tracked in order of how much targeting matters, so the marginal targeting gain f
 - peers: :math:`\\Delta_b` is the change in the mean intake score of a band-:math:`b` student's
   classmates when the school's cohort is split into band tracks (computed from the Exam data) and
   :math:`\\gamma_b` the association of the exam score with the classmates' mean intake for band
-  :math:`b` (the book's MixedLM estimates, :func:`tracking_evidence.peers.peer_models`);
+  :math:`b` (the book's MixedLM estimates, :func:`tracking_evidence.analyses.peers.peer_models`);
 - sections: :math:`e` is the proportional increase in the number of sections that three tracks
-  need over one (:mod:`tracking_evidence.sections` arithmetic, averaged over grade sizes), and
+  need over one (:mod:`tracking_evidence.analyses.sections` arithmetic, averaged over grade sizes), and
   :math:`\\kappa` the achievement cost of doubling the number of sections with the same resources
   (the "sharing of common resources" of B9; no estimate in this book).
 
@@ -132,7 +132,7 @@ class Params:
 
 def band_inputs() -> pd.DataFrame:
     """Per band: share ``p``, variance ratio ``rho`` and classmates' intake change ``delta``
-    (:func:`tracking_evidence.peers.band_tracks`, computed from the Exam data)."""
+    (:func:`tracking_evidence.analyses.peers.band_tracks`, computed from the Exam data)."""
     return peers.band_tracks()
 
 
@@ -159,7 +159,7 @@ def calibration() -> pd.DataFrame:
     central and epsilon 0, reproduces the weighed between-class (course tracking) effect on mean
     achievement (:func:`between_class_evidence`); its low and high ends reproduce the ends of that
     estimate's interval. Without such evidence the calibration raises ``ValueError``: alpha is not
-    silently assumed. The peer slopes are one common slope (:func:`tracking_evidence.peers.common_peer_slope`).
+    silently assumed. The peer slopes are one common slope (:func:`tracking_evidence.analyses.peers.common_peer_slope`).
     """
     inputs = band_inputs()
     shares = tuple(float(inputs.loc[b, "p"]) for b in BANDS)
@@ -215,7 +215,7 @@ def calibration() -> pd.DataFrame:
 @cache
 def between_class_evidence(level: float = 0.95) -> dict:
     """The weighed between-class (course tracking) effect on mean achievement that calibrates alpha:
-    :func:`tracking_evidence.synthesis.weigh` with model-based inference (a calibration needs the
+    :func:`tracking_evidence.analyses.synthesis.weigh` with model-based inference (a calibration needs the
     estimate and a finite interval even from two studies; the verdicts' robust intervals are wider)."""
     from . import synthesis
 

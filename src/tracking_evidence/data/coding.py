@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 from statsmodels.stats.inter_rater import cohens_kappa
 
-from .data import DataError, data_dir
+from .datasets import DataError, data_dir
 
 __all__ = ["KAPPA_FIELDS", "load_coding", "load_resolutions", "agreement", "disagreements", "check_resolved"]
 

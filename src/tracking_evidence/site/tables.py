@@ -15,7 +15,7 @@ The HTML it returns works with the site's stylesheet and script (``book/_static/
 
 In a notebook (Jupyter or the built site) the result displays itself as the table::
 
-    from tracking_evidence.tables import html_table
+    from tracking_evidence.site.tables import html_table
     html_table(frame, summary="Every coded estimate", digits=3)
 """
 

@@ -23,7 +23,7 @@ FIGURE = re.compile(r"^\s+figure:\s*$", re.M)
 
 
 def book_root() -> Path:
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[3]
 
 
 @dataclass(frozen=True)

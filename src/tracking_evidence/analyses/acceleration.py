@@ -201,7 +201,7 @@ def takeup_by_quartile(gradient: float, baseline_takeup: float) -> tuple[float, 
 @cache
 def ses_achievement_correlation() -> float:
     """Pearson correlation of student SES and mathematics achievement in High School and Beyond."""
-    from .data import load_hsb_students
+    from ..data import load_hsb_students
 
     students = load_hsb_students()
     return float(np.corrcoef(students["ses"], students["mathach"])[0, 1])
@@ -211,7 +211,7 @@ def acceleration_effects(evidence: pd.DataFrame) -> pd.DataFrame:
     """The coded rows of an evidence table whose contrast is ``acceleration or enrichment``, with a
     column ``use`` saying whether the row enters the simulation as an effect of acceleration and
     ``reason`` saying why not. A row enters when it is a primary estimate, its unit is a
-    standardised mean difference (:data:`tracking_evidence.synthesis.SMD_UNITS`) and its construct
+    standardised mean difference (:data:`tracking_evidence.analyses.synthesis.SMD_UNITS`) and its construct
     is achievement (mean or subgroup). All codes are people's (data/evidence-protocol.md); a
     comparison with older peers is coded as not a tracking-intensity comparison and so never
     appears here. Nothing is dropped: every acceleration row is returned with its reason.

@@ -13,9 +13,9 @@ of :data:`QUESTIONS`. For one question, one contrast and one set of settings:
    (:func:`derive_se`: the published SE, or one derived from a published interval or an exact
    p-value).
 3. With at least ``min_studies`` studies the rows are **pooled** with the three-level model
-   (estimates nested in studies; :func:`tracking_evidence.meta.pool_multilevel`) and, by default,
+   (estimates nested in studies; :func:`tracking_evidence.stats.pool_multilevel`) and, by default,
    **cluster-robust** CR2 inference with Satterthwaite degrees of freedom
-   (:func:`tracking_evidence.meta.robust`), so that one study counts once however many rows it
+   (:func:`tracking_evidence.stats.robust`), so that one study counts once however many rows it
    has. With fewer, the answer is *insufficient*: the single study's estimate is shown, with the
    standard error a pooled estimate would need to decide.
 
@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import evidence as evidence_module
+from ..data import evidence as evidence_module
+from ..stats.conversions import _z, derive_se
 
 __all__ = [
     "SMD_UNITS",
@@ -126,45 +127,6 @@ QUESTIONS = {q.key: q for q in (
              ("course tracking", "placement", "acceleration or enrichment", "detracking reform", "system tracking"),
              ("socio-emotional",), ("all", "low", "middle", "high")),
 )}
-
-
-def _z(level: float) -> float:
-    return float(stats.norm.ppf(0.5 + level / 2))
-
-
-def derive_se(estimate: float, se=None, ci_low=None, ci_high=None, ci_level=None, p=None) -> tuple[float, str]:
-    r"""The standard error a row contributes, and how it was obtained.
-
-    - published ``se``: used as is (``"published"``);
-    - a published interval at level :math:`L`: :math:`SE = (u - l) / (2 z_{(1+L)/2})`
-      (``"from CI"``; exact for a symmetric Wald interval, an approximation otherwise);
-    - an exact two-sided p-value: :math:`SE = |\hat\theta| / z_{1 - p/2}` (``"from p"``; needs
-      :math:`0 < p < 1` and a non-zero estimate);
-    - nothing published: ``(nan, "none")``.
-    """
-    def given(x) -> bool:
-        return x is not None and not (isinstance(x, float) and math.isnan(x)) and not pd.isna(x)
-
-    if given(se):
-        if se <= 0:
-            raise ValueError(f"a published SE must be positive, got {se}")
-        return float(se), "published"
-    if given(ci_low) or given(ci_high):
-        if not (given(ci_low) and given(ci_high)):
-            raise ValueError("an interval needs both bounds")
-        level = float(ci_level) if given(ci_level) else None
-        if level is None or not 0 < level < 1:
-            raise ValueError(f"an interval needs its level in (0, 1), got {ci_level}")
-        if ci_high <= ci_low:
-            raise ValueError(f"interval [{ci_low}, {ci_high}] is empty")
-        return float((ci_high - ci_low) / (2 * _z(level))), "from CI"
-    if given(p):
-        if not 0 < p < 1:
-            raise ValueError(f"an exact p-value must lie in (0, 1), got {p}")
-        if estimate == 0:
-            raise ValueError("an SE cannot be derived from a p-value for a zero estimate")
-        return float(abs(estimate) / stats.norm.isf(p / 2)), "from p"
-    return float("nan"), "none"
 
 
 def with_effects(evidence: pd.DataFrame) -> pd.DataFrame:
@@ -358,7 +320,7 @@ def _unpooled(yi, vi, rows, base, status: str | None = None) -> Synthesis:
 
 
 def _pooled(yi, vi, rows, base, inference: str, level: float) -> Synthesis:
-    from .meta import pool_multilevel, robust  # noqa: PLC0415  (the engine; imported where used)
+    from ..stats import pool_multilevel, robust  # noqa: PLC0415  (the engine; imported where used)
 
     model = pool_multilevel(yi, vi, rows["study_id"].to_numpy(), level=level)
     estimate = float(model.coef[0])

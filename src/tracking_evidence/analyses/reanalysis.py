@@ -204,8 +204,8 @@ def reported() -> dict:
     """The numbers this chapter works from: the meta-analysis' figures from ``data/evidence.csv``
     (:data:`FIGURE_ROWS`) and Source A's p-value bound from its claim A4 in ``data/claims.csv``
     (the bound is Source A's alone: the abstract says only "significantly positive")."""
-    from .claims import load_claims
-    from .evidence import load_evidence
+    from ..data.claims import load_claims
+    from ..data.evidence import load_evidence
 
     rows = load_evidence().set_index("id")
     values = {name: float(rows.loc[row_id, "estimate"]) for name, row_id in FIGURE_ROWS.items()}
@@ -688,7 +688,7 @@ def ses_quartile_gap(df: pd.DataFrame, outcome: str = "mathach", group: str = "s
 @cache
 def hsb_gap() -> QuartileGap:
     """:func:`ses_quartile_gap` on High School and Beyond (``data.load_hsb()``)."""
-    from .data import load_hsb
+    from ..data import load_hsb
 
     return ses_quartile_gap(load_hsb(), "mathach", "ses")
 

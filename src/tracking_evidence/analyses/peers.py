@@ -37,9 +37,8 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 from scipy import stats
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-from . import data
+from .. import data
 
 __all__ = [
     "BANDS",

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from .claims import load_claims, source_text
-from .data import Column, DataError, Dataset, read_dataset
+from .datasets import Column, DataError, Dataset, read_dataset
 
 __all__ = [
     "REASONS",
@@ -61,7 +61,7 @@ SENTENCES = Dataset(
         Column("note", "text", description="why, in one line"),
     ),
     "Sentence map of the three sources",
-    "split from data/sources/ by tracking_evidence.sentences.split_units; claims and reasons by hand",
+    "split from data/sources/ by tracking_evidence.data.sentences.split_units; claims and reasons by hand",
     checksum=False,
 )
 

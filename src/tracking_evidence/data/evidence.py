@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .data import Column, DataError, Dataset, book_path, data_dir, read_dataset
+from .datasets import Column, DataError, Dataset, book_path, data_dir, read_dataset
 
 __all__ = [
     "DESIGNS",

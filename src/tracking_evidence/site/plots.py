@@ -2,7 +2,7 @@
 
 House style: figsize about (7, 4), dpi 100, one accent colour for estimates (``ACCENT``), grey for
 reference lines and regions, no top or right spines, labelled axes. Functions take data (or the
-result objects of :mod:`tracking_evidence.meta` and :mod:`tracking_evidence.bias`), never read files.
+result objects of :mod:`tracking_evidence.stats.meta` and :mod:`tracking_evidence.stats.bias`), never read files.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from .figure_data import attach
-from .meta import check_inputs
+from ..stats.meta import check_inputs
 
 __all__ = ["ACCENT", "GREY", "new_figure", "forest", "caterpillar", "funnel", "pcurve_plot", "verdict_summary"]
 
@@ -39,7 +39,7 @@ def forest(yi, vi, labels, result=None, level: float = 0.95, xlabel: str = "Esti
            figsize=None, summary_label: str | None = None):
     """Forest plot: each study's estimate and ``level`` CI (square area proportional to its weight in
     ``result``, else to 1/vi), then the pooled estimate as a diamond (its CI) with the prediction
-    interval as a bar beneath it when ``result`` (a :class:`~tracking_evidence.meta.PoolResult`) is given.
+    interval as a bar beneath it when ``result`` (a :class:`~tracking_evidence.stats.meta.PoolResult`) is given.
     """
     y, v = check_inputs(yi, vi)  # ValueError naming NaN, infinite or non-positive values: nothing drawn silently
     labels = list(labels)
@@ -127,9 +127,9 @@ def caterpillar(yi, vi, result=None, level: float = 0.95, xlabel: str = "Study, 
 
 
 def funnel(fdata: dict, trimfill=None, xlabel: str = "Estimate", title: str | None = None):
-    """Funnel plot from :func:`tracking_evidence.bias.funnel_data`: estimates against their standard
+    """Funnel plot from :func:`tracking_evidence.stats.bias.funnel_data`: estimates against their standard
     errors (inverted axis, most precise at the top) inside the pseudo-confidence region; with a
-    :class:`~tracking_evidence.bias.TrimFillResult`, the filled studies as open circles and the
+    :class:`~tracking_evidence.stats.bias.TrimFillResult`, the filled studies as open circles and the
     trim-and-fill estimate as a dashed line."""
     studies, region = fdata["studies"], fdata["region"]
     fig, ax = new_figure()
@@ -162,7 +162,7 @@ def funnel(fdata: dict, trimfill=None, xlabel: str = "Estimate", title: str | No
 
 def pcurve_plot(result, title: str | None = None):
     """The p-curve (share of significant p-values in each .01 bin) against the shapes expected under
-    no effect (flat) and under 33% power, from a :class:`~tracking_evidence.bias.PCurveResult`."""
+    no effect (flat) and under 33% power, from a :class:`~tracking_evidence.stats.bias.PCurveResult`."""
     bins = result.bins
     mids = (bins["p_low"] + bins["p_high"]) / 2
     fig, ax = new_figure()
@@ -215,7 +215,7 @@ def _stacked(ax, counts, colours, title):
 def verdict_summary(table):
     """Two panels of horizontal stacked bars per source: the claims' verdicts, and their certainty.
 
-    ``table`` is :func:`tracking_evidence.claims.ledger`'s frame (columns ``source``, ``verdict`` and,
+    ``table`` is :func:`tracking_evidence.site.ledger.ledger`'s frame (columns ``source``, ``verdict`` and,
     when present, ``certainty``).
     """
     for column in ("source", "verdict"):

@@ -1,11 +1,11 @@
 """Each source read in place: the whole text, sentence by sentence, as HTML for the source pages.
 
 :func:`text_html` renders a source's body from the sentence map (``data/source-sentences.csv``,
-:mod:`tracking_evidence.sentences`), paragraph by paragraph, as the text was read:
+:mod:`tracking_evidence.data.sentences`), paragraph by paragraph, as the text was read:
 
 - a sentence that holds claims is marked (``<mark class="src-claim">``, a left rule and the
   word "claim" for readers who do not see colour), followed by one tag per claim: its id as a
-  link to the section of the chapter that computes it (:func:`tracking_evidence.claims.chapter_link`),
+  link to the section of the chapter that computes it (:func:`tracking_evidence.site.ledger.chapter_link`),
   its verdict as a word, and its certainty when the ledger has a ``certainty`` column;
 - a sentence that holds none stays plain, followed by a small muted label with the reason
   (``definition``, ``heading``, ...); the one-line note that says why is in the label's
@@ -13,7 +13,7 @@
 - every unit carries an id (``src-b-7``: source letter, unit number) so a page can link to it.
 
 Plain HTML and CSS (``book/_static/sources.css``), no script. Verdicts come from a ledger table
-(:func:`tracking_evidence.claims.ledger`), passed in so a page computes it once.
+(:func:`tracking_evidence.site.ledger.ledger`), passed in so a page computes it once.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ import re
 
 import pandas as pd
 
-from .claims import PENDING, chapter_link, load_claims
-from .sentences import REASONS, load_sentences
+from ..data.claims import PENDING, load_claims
+from .ledger import chapter_link
+from ..data.sentences import REASONS, load_sentences
 
 __all__ = ["text_html", "legend_html", "reasons_table", "counts", "claim_href", "unit_id"]
 
@@ -90,7 +91,7 @@ def _plain_unit(row) -> str:
 def text_html(source: str, table: pd.DataFrame | None = None, sentence_map: pd.DataFrame | None = None) -> str:
     """The body of ``source`` as HTML, one ``<p>`` per body line, every unit marked.
 
-    ``table`` is a ledger (:func:`tracking_evidence.claims.ledger`): one row per claim with at
+    ``table`` is a ledger (:func:`tracking_evidence.site.ledger.ledger`): one row per claim with at
     least ``id``, ``claim`` and ``chapter``; ``verdict`` and ``certainty`` are shown when present.
     Without it, the claims registry is used and every verdict reads "pending".
     """

@@ -20,7 +20,7 @@ DETRACKING = "detracking reform"
 
 def detracking_rows(frame: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rows whose contrast is a detracking reform, with the effect columns of
-    :func:`tracking_evidence.synthesis.with_effects` and the effect *of detracking* (``-yi``)."""
+    :func:`tracking_evidence.analyses.synthesis.with_effects` and the effect *of detracking* (``-yi``)."""
     frame = synthesis.book_evidence() if frame is None else synthesis.with_effects(frame)
     rows = frame[frame["contrast"] == DETRACKING].copy()
     rows["effect_of_detracking"] = -rows["yi"]

@@ -2,7 +2,7 @@
 
 Two-stage analysis: in each of the 160 schools, the OLS slope of mathematics achievement on SES
 (the within-school SES gradient) and its sampling variance; then the slopes are pooled
-(:mod:`tracking_evidence.meta`) and meta-regressed on the school's academic-track share (``pracad``)
+(:mod:`tracking_evidence.stats.meta`) and meta-regressed on the school's academic-track share (``pracad``)
 and sector. One-stage analysis: a linear mixed model with a random intercept and a random SES slope
 by school (statsmodels ``MixedLM``), fitted with each of statsmodels' optimizers and compared with
 lme4 (fixture ``tests/reference/lme4_hsb_slopes.json``, written by
@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import data, meta
+from .. import data
+from ..stats import meta
 
 __all__ = [
     "school_slopes",
@@ -258,7 +259,7 @@ def source_a_pooled_g() -> dict[str, dict]:
     Returns ``{"A3": {"g": float, "quote": str}, "A4": {...}}``; raises ``ValueError`` if a quote does
     not hold exactly one "Hedge's G = <number>".
     """
-    from .claims import load_claims
+    from ..data.claims import load_claims
 
     registry = load_claims().set_index("id")
     out = {}
@@ -308,7 +309,7 @@ def asymmetry_diagnostics() -> dict:
     ``egger_catholic_p``: Egger's test within each sector; ``se_coef``/``se_p``: coefficient of the SE
     in a REML meta-regression of the slopes on SE, pracad and sector (KNHA).
     """
-    from . import bias
+    from ..stats import bias
 
     s = _school_slopes()
     pub, cat = s[s["catholic"] == 0], s[s["catholic"] == 1]

@@ -56,18 +56,8 @@ from scipy import optimize, special, stats
 
 __all__ = ["METHODS", "PoolResult", "MetaRegResult", "pool", "tau2_ci", "metareg", "estimate_tau2", "check_inputs"]
 
-# Dependent effect sizes live in their own module, which builds on this one; they are re-exported
-# here lazily (PEP 562) so that ``from tracking_evidence.meta import pool_multilevel, robust``
-# works without a circular import (not in __all__: a star import does not reach them).
-_MULTILEVEL = ("pool_multilevel", "robust", "MultilevelResult", "RobustResult")
-
-
-def __getattr__(name: str):
-    if name in _MULTILEVEL:
-        from . import multilevel
-
-        return getattr(multilevel, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Dependent effect sizes (the three-level model, robust inference) build on this module in
+# tracking_evidence.stats.multilevel; this module never imports it.
 
 METHODS = ("FE", "DL", "HE", "SJ", "PM", "ML", "REML")
 

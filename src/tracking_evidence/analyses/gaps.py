@@ -330,7 +330,7 @@ def hsb_ses_quartile_gap(n_boot: int = 1000, seed: int = 20261123) -> Gap:
     Use it as a yardstick: an effect of size ``e`` (in SD units) is ``e / gap.d`` of the
     typical top-versus-bottom SES-quartile gap in US high schools of 1982.
     """
-    from .data import load_hsb
+    from ..data import load_hsb
 
     hsb = load_hsb()
     q1, q3 = hsb["ses"].quantile([0.25, 0.75])
@@ -917,7 +917,7 @@ def egsingle_groups() -> pd.DataFrame:
     annually thereafter up to sixth grade" (Rodríguez, Princeton pop510 notes; see
     ``book/gaps.md``), so code 0 is grade 1 and code 5 is grade 6.
     """
-    from .data import load_egsingle
+    from ..data import load_egsingle
 
     eg = load_egsingle()
     both = eg[(eg["black"] == 1) & (eg["hispanic"] == 1)]
@@ -957,7 +957,7 @@ def egsingle_gaps(n_boot: int = BOOT, seed: int = SEED, min_per_group: int = 20)
 def hsb_with_indicators() -> pd.DataFrame:
     """HSB students joined to schools, with ``catholic`` (0/1) and ``ses_quartile`` (bottom,
     middle, top: quartiles of student SES over all 7,185 students)."""
-    from .data import load_hsb
+    from ..data import load_hsb
 
     hsb = load_hsb()
     hsb["catholic"] = (hsb["sector"] == "Catholic").astype(int)
@@ -1113,7 +1113,7 @@ def pretest_r2(df: pd.DataFrame, outcome: str, pretest: str, cluster: str, data:
 def book_pretest_r2() -> pd.DataFrame:
     """Pretest R² in the shipped data: Exam (intake reading score -> age-16 exam, London schools) and
     egsingle (previous year's mathematics -> this year's, Chicago grades 2-5)."""
-    from .data import load_exam
+    from ..data import load_exam
 
     exam = load_exam()
     eg = egsingle_groups().sort_values(["childid", "year"])

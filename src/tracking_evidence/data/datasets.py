@@ -81,10 +81,10 @@ def book_path(in_repository: str, bundled: str) -> Path:
     """A file or folder of the book's repository (``in_repository``, relative to its root); when the
     package runs without its repository around it (installed from the book's wheel, the student
     pack), the copy the wheel carries under ``tracking_evidence/bundled/<bundled>`` (see setup.py)."""
-    repository = Path(__file__).resolve().parents[2] / in_repository
+    repository = Path(__file__).resolve().parents[3] / in_repository
     if repository.exists():
         return repository
-    carried = Path(str(resources.files(__package__).joinpath("bundled", bundled)))
+    carried = Path(str(resources.files("tracking_evidence").joinpath("bundled", bundled)))
     return carried if carried.exists() else repository
 
 

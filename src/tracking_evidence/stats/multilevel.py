@@ -4,8 +4,8 @@ Two functions, with R as the model and the reference (``tests/reference/multilev
 
 * :func:`pool_multilevel`: metafor's ``rma.mv(yi, vi, mods, random = ~ 1 | study/estimate)``;
 * :func:`robust`: clubSandwich's ``coef_test(model, vcov = "CR2", test = "Satterthwaite")`` for
-  :func:`pool_multilevel`, :func:`tracking_evidence.meta.pool` and
-  :func:`tracking_evidence.meta.metareg` results.
+  :func:`pool_multilevel`, :func:`tracking_evidence.stats.meta.pool` and
+  :func:`tracking_evidence.stats.meta.metareg` results.
 
 **The model** (Konstantopoulos 2011; Cheung 2014). Estimate ``j`` of study ``i`` is
 
@@ -35,7 +35,7 @@ otherwise) with step halving, from three starts, keeping the highest likelihood.
 the boundary is exactly 0 (metafor optimises on the log scale and reports 1e-10 or so instead).
 
 When no study has more than one estimate the two components are not separately identified (only
-their sum is). Then the fit is the random-effects model of :func:`tracking_evidence.meta.pool` /
+their sum is). Then the fit is the random-effects model of :func:`tracking_evidence.stats.meta.pool` /
 ``metareg`` with :math:`\\tau^2` by the same method, and each component is reported as
 :math:`\\tau^2/2`, which is what ``rma.mv`` returns (its optimiser is symmetric in the two);
 ``identified`` is False. Q_E is the fixed-effect residual heterogeneity statistic (weights
@@ -594,7 +594,7 @@ def _inverse_sqrt_psd(G: np.ndarray, floor: float) -> np.ndarray:
 
 def robust(result, cluster, vcov: str = "CR2", level: float = 0.95) -> RobustResult:
     """Cluster-robust variance and small-sample t tests for a fit of :func:`pool_multilevel`,
-    :func:`tracking_evidence.meta.pool` or :func:`tracking_evidence.meta.metareg`, as
+    :func:`tracking_evidence.stats.meta.pool` or :func:`tracking_evidence.stats.meta.metareg`, as
     ``clubSandwich::coef_test(fit, vcov = vcov, cluster = cluster, test = "Satterthwaite")`` and
     ``conf_int`` compute them (formulas in the module docstring).
 

@@ -7,9 +7,9 @@ import html
 
 import numpy as np
 
-from ..figure_data import attach
-from .multiverse import Multiverse, run
-from .parameters import param
+from .figure_data import attach
+from ..verdicts.multiverse import Multiverse, run
+from ..verdicts.parameters import param
 
 __all__ = ["box_html", "box", "glue_claim", "spec_curve", "spec_curve_data", "badge", "VERDICT_CLASS"]
 
@@ -153,8 +153,8 @@ def glue_claim(claim_id: str, prefix: str = "") -> None:
     """Glue what a chapter shows of ``claim_id``: ``<p><id>_box`` (the verdict box), ``_verdict``,
     ``_certainty``, ``_robustness`` (percent of specifications), ``_headline``, ``_quote`` and
     ``_needs`` (what would settle each part not yet judged)."""
-    from ..claims import load_claims
-    from ..gluing import glue
+    from ..data.claims import load_claims
+    from .gluing import glue
 
     m = run(claim_id)
     key = f"{prefix}{claim_id.lower()}"
