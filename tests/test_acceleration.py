@@ -115,7 +115,7 @@ def test_bad_seed_and_grid():
 def _evidence(**over):
     # Test fixture, not book data: a synthetic table with the coded columns the function reads;
     # each acceleration row but the first two fails exactly one condition.
-    acc_rows = dict(contrast="acceleration or enrichment", estimate_role="primary", design="meta-analysis")
+    acc_rows = dict(contrast="acceleration", estimate_role="primary", design="meta-analysis")
     rows = [
         dict(id="E901", study="Fixture A", construct="subgroup achievement", subgroup="high", unit="Hedges g",
              estimate=0.4, **acc_rows),
@@ -162,7 +162,7 @@ def test_acceleration_effects_on_the_book_evidence():
 
     evidence = load_evidence()
     table = acc.acceleration_effects(evidence)
-    assert len(table) == int((evidence["contrast"] == "acceleration or enrichment").sum()) > 0  # nothing dropped
+    assert len(table) == int((evidence["contrast"] == "acceleration").sum()) > 0  # nothing dropped
     used = evidence.set_index("id").loc[table.loc[table["use"], "id"]]
     assert (used["estimate_role"] == "primary").all()
     assert used["construct"].isin(["mean achievement", "subgroup achievement"]).all()

@@ -208,7 +208,7 @@ def ses_achievement_correlation() -> float:
 
 
 def acceleration_effects(evidence: pd.DataFrame) -> pd.DataFrame:
-    """The coded rows of an evidence table whose contrast is ``acceleration or enrichment``, with a
+    """The coded rows of an evidence table whose contrast is ``acceleration`` (enrichment is another intervention, amendment 2), with a
     column ``use`` saying whether the row enters the simulation as an effect of acceleration and
     ``reason`` saying why not. A row enters when it is a primary estimate, its unit is a
     standardised mean difference (:data:`tracking_evidence.analyses.synthesis.SMD_UNITS`) and its construct
@@ -222,7 +222,7 @@ def acceleration_effects(evidence: pd.DataFrame) -> pd.DataFrame:
     missing = required - set(evidence.columns)
     if missing:
         raise ValueError(f"evidence table lacks column(s) {sorted(missing)}")
-    rows = evidence[evidence["contrast"] == "acceleration or enrichment"].copy()
+    rows = evidence[evidence["contrast"] == "acceleration"].copy()
     smd = rows["unit"].isin(tuple(SMD_SCALE)).astype(bool)
     finite = pd.Series(np.isfinite(pd.to_numeric(rows["estimate"], errors="coerce")), index=rows.index)
     achievement = rows["construct"].isin(["mean achievement", "subgroup achievement"]).astype(bool)

@@ -1,25 +1,31 @@
-r"""The evidence, weighed per question: eligibility by codes, then a three-level pooled estimate.
+r"""The evidence, weighed per question: eligibility by codes, then a pooled estimate fit for its size.
 
 The coded rows of ``data/evidence.csv`` (see ``data/evidence-protocol.md``) answer the questions
 of :data:`QUESTIONS`. For one question, one contrast and one set of settings:
 
 1. **Eligible rows** are those whose *codes* match (contrast, construct, subgroup, setting), whose
-   ``estimate_role`` is ``primary``, whose unit is a standardised mean difference
-   (:data:`SMD_UNITS`), whose design belongs to the evidence base asked for (primary studies:
-   the declared designs; syntheses: meta-analyses), and that carry their uncertainty as
-   published. Nothing is read from text.
-2. Each eligible row becomes an **effect of more tracking**, :math:`y_i = \text{estimate}_i \times
-   \text{sign}_i` (the coded ``sign_more_tracking``), with sampling variance :math:`v_i = SE_i^2`
-   (:func:`derive_se`: the published SE, or one derived from a published interval or an exact
-   p-value).
-3. With at least ``min_studies`` studies the rows are **pooled** with the three-level model
-   (estimates nested in studies; :func:`tracking_evidence.stats.pool_multilevel`) and, by default,
-   **cluster-robust** CR2 inference with Satterthwaite degrees of freedom
-   (:func:`tracking_evidence.stats.robust`), so that one study counts once however many rows it
-   has. With fewer, the answer is *insufficient*: the single study's estimate is shown, with the
-   standard error a pooled estimate would need to decide.
+   ``estimate_role`` is ``primary``, whose unit is in the question's metric (:data:`SMD_UNITS`,
+   or proportions for attainment), whose design belongs to the evidence base asked for (primary
+   studies: the declared designs; syntheses: meta-analyses), and that carry uncertainty: published,
+   or derived by a marked conversion (:mod:`tracking_evidence.stats.conversions`); a significance
+   statement's bound decides only when ``bounds_decide`` allows it. Nothing is read from text.
+2. Each eligible row becomes an **effect of more tracking** on the question's scale,
+   :math:`y_i = \text{estimate}_i \times \text{sign}_i \times o_i`: ``sign`` is the coded
+   ``sign_more_tracking``; :math:`o_i = +1` when a higher value of the row's outcome points the
+   way the question reads (higher achievement or attainment is better; a larger gap, dispersion or
+   gradient is worse) and :math:`-1` otherwise (a dropout rate: ``higher_is_better = false``).
+   Its sampling variance is :math:`v_i = SE_i^2`.
+3. **One study** decides alone (``min_studies = 1``): its rows' mean with the mean of their SEs (the
+   rows of one sample, treated as perfectly correlated: no precision is gained by counting them
+   twice). **Two or more** are pooled with the three-level model (estimates nested in studies;
+   :func:`tracking_evidence.stats.pool_multilevel`). Inference fits the number of studies:
+   cluster-robust CR2 with Satterthwaite df (:func:`tracking_evidence.stats.robust`) only from
+   ``cr2_min_studies`` studies (its authors warn that its df below about 4 are unreliable); below,
+   the model-based interval, or the Knapp–Hartung alternative (a t interval on studies − 1 df; the
+   full Knapp–Hartung rescaling where each study gives one estimate, :func:`tracking_evidence.stats.pool`).
+   :attr:`Synthesis.inference` says which was used and :attr:`Synthesis.df` its degrees of freedom.
 
-Rows without published uncertainty appear in :func:`evidence_map` and never decide.
+Rows without uncertainty appear in :func:`evidence_map` and never decide.
 
 :func:`weigh` returns numbers only; the verdict rules in :mod:`tracking_evidence.verdicts`
 decide what they mean.
@@ -36,7 +42,7 @@ import pandas as pd
 from scipy import stats
 
 from ..data import evidence as evidence_module
-from ..stats.conversions import _z, derive_se
+from ..stats.conversions import _z, derive, derive_se
 
 __all__ = [
     "SMD_UNITS",
@@ -45,6 +51,8 @@ __all__ = [
     "Question",
     "QUESTIONS",
     "derive_se",
+    "INFERENCE",
+    "PROTOCOL_QUESTION",
     "with_effects",
     "eligible",
     "Synthesis",
@@ -63,6 +71,9 @@ SMD_UNITS = tuple(SMD_SCALE)
 PROPORTION_SCALE = {"proportion": 1.0, "percentage points": 0.01}
 METRICS = {"SMD": SMD_SCALE, "proportion": PROPORTION_SCALE}
 EVIDENCE_BASES = ("primary, else syntheses", "primary studies", "syntheses")
+#: How a pooled interval is built: CR2 (only from ``cr2_min_studies`` studies; model-based below),
+#: the three-level model's own (z), or Knapp-Hartung (t on studies - 1 df).
+INFERENCE = ("CR2", "model", "Knapp-Hartung")
 PRIMARY_DESIGNS_ALL = ("RCT", "quasi-experimental", "descriptive")
 SYNTHESIS_DESIGNS = ("meta-analysis",)
 
@@ -88,7 +99,10 @@ class Question:
         return 1 if self.report_as == "more tracking" else -1
 
 
-_SEPARATE = ("course tracking", "placement", "acceleration or enrichment", "system tracking")
+_SEPARATE = ("course tracking", "placement", "acceleration", "enrichment", "system tracking")
+#: Evidence on detracking: reforms that remove tracks, and comparisons of tracked with mixed classes
+#: read the other way (a trial of mixed-attainment classes against sets is evidence on detracking).
+_DETRACKING = ("detracking reform", "course tracking")
 QUESTIONS = {q.key: q for q in (
     Question("high", "Higher, separate or faster tracks and high achievers' achievement",
              _SEPARATE + ("within-class grouping",), ("subgroup achievement",), ("high",)),
@@ -105,16 +119,15 @@ QUESTIONS = {q.key: q for q in (
              ("dispersion",), ("all",)),
     Question("gradient", "More tracking and family-background gradients", ("system tracking", "course tracking"),
              ("gradient",), ("all",)),
-    Question("detrack_gap", "Detracking reforms and gaps", ("detracking reform",), ("gap",), ("all",),
+    Question("detrack_gap", "Detracking reforms and gaps", _DETRACKING, ("gap",), ("all",), "detracking"),
+    Question("detrack_mean", "Detracking reforms and mean achievement", _DETRACKING, ("mean achievement",), ("all",),
              "detracking"),
-    Question("detrack_mean", "Detracking reforms and mean achievement", ("detracking reform",),
-             ("mean achievement",), ("all",), "detracking"),
-    Question("detrack_low", "Detracking reforms and low achievers", ("detracking reform",),
-             ("subgroup achievement",), ("low",), "detracking"),
-    Question("detrack_middle", "Detracking reforms and middle achievers", ("detracking reform",),
-             ("subgroup achievement",), ("middle",), "detracking"),
-    Question("detrack_high", "Detracking reforms and high achievers", ("detracking reform",),
-             ("subgroup achievement",), ("high",), "detracking"),
+    Question("detrack_low", "Detracking reforms and low achievers", _DETRACKING, ("subgroup achievement",), ("low",),
+             "detracking"),
+    Question("detrack_middle", "Detracking reforms and middle achievers", _DETRACKING, ("subgroup achievement",),
+             ("middle",), "detracking"),
+    Question("detrack_high", "Detracking reforms and high achievers", _DETRACKING, ("subgroup achievement",),
+             ("high",), "detracking"),
     Question("within", "Instruction targeted to level within classes", ("within-class grouping",),
              ("mean achievement",), ("all",)),
     Question("detrack_attainment", "Detracking reforms and course-taking (enrolment, passing)", ("detracking reform",),
@@ -124,23 +137,48 @@ QUESTIONS = {q.key: q for q in (
     Question("detrack_practice", "Detracking reforms and teachers' differentiation (views or practice)",
              ("detracking reform",), ("views or practice",), ("all", "named group"), "detracking", "proportion"),
     Question("socio_emotional", "Tracking, detracking and socio-emotional outcomes",
-             ("course tracking", "placement", "acceleration or enrichment", "detracking reform", "system tracking"),
+             ("course tracking", "placement", "acceleration", "enrichment", "detracking reform", "system tracking"),
              ("socio-emotional",), ("all", "low", "middle", "high")),
 )}
 
+#: The protocol's question (data/evidence-protocol.md, section 1) each key answers.
+PROTOCOL_QUESTION = {"high": "Q1", "low": "Q2", "middle": "Q3", "mean": "Q4", "gap": "Q5", "dispersion": "Q5",
+                     "gradient": "Q5", "within": "Q7", "socio_emotional": "Q8",
+                     **{k: "Q6" for k in ("detrack_gap", "detrack_mean", "detrack_low", "detrack_middle",
+                                          "detrack_high", "detrack_attainment", "detrack_attainment_high",
+                                          "detrack_practice")}}
+
+
+def _orientation(frame: pd.DataFrame) -> np.ndarray:
+    """+1 where a higher value of the row's outcome points the way its question reads, else -1."""
+    inequality = frame["construct"].isin(evidence_module.INEQUALITY).to_numpy()
+    better = (frame["higher_is_better"].astype(str) == "true").to_numpy()
+    coded = frame["higher_is_better"].notna().to_numpy()
+    return np.where(coded & (better == inequality), -1.0, 1.0)
+
+
+def _derived(row) -> tuple[float, float, str]:
+    d = derive(row.estimate, se=row.se, ci_low=row.ci_low, ci_high=row.ci_high, ci_level=row.ci_level, p=row.p,
+               t_stat=row.t_stat, p_bound=row.p_bound, raw_inputs=row.raw_inputs,
+               se_derived=row.se_derived if isinstance(row.se_derived, str) else None)
+    return d.estimate, d.se, d.how
+
 
 def with_effects(evidence: pd.DataFrame) -> pd.DataFrame:
-    """``evidence`` with ``se_used``, ``se_how``, ``yi`` (effect of more tracking), ``vi`` and ``smd``."""
+    """``evidence`` with ``se_used``, ``se_how``, ``bound_only``, ``yi`` (effect of more tracking on
+    the question's scale), ``vi``, ``smd`` and ``has_uncertainty``."""
     frame = evidence.copy()
-    derived = [derive_se(r.estimate, r.se, r.ci_low, r.ci_high, r.ci_level, r.p) for r in frame.itertuples()]
-    frame["se_used"] = [d[0] for d in derived]
-    frame["se_how"] = [d[1] for d in derived]
-    sign = frame["sign_more_tracking"].astype("Float64").astype(float)
-    frame["se_raw"] = frame["se_used"]
+    derived = [_derived(r) for r in frame.itertuples()]
+    frame["estimate_used"] = [d[0] for d in derived]
+    frame["se_raw"] = [d[1] for d in derived]
+    frame["se_how"] = [d[2] for d in derived]
+    frame["bound_only"] = frame["se_how"] == "from significance"
+    sign = frame["sign_more_tracking"].astype("Float64").astype(float).to_numpy() * _orientation(frame)
+    frame["orientation_sign"] = sign
     scale = frame["unit"].map(SMD_SCALE).astype(float)  # NaN for units that are not SMDs
     frame["smd"] = scale.notna()
     frame["se_used"] = frame["se_raw"] * scale.fillna(1.0)
-    frame["yi"] = frame["estimate"].astype(float) * sign * scale.fillna(1.0)
+    frame["yi"] = frame["estimate_used"].astype(float) * sign * scale.fillna(1.0)
     frame["vi"] = frame["se_used"] ** 2
     frame["has_uncertainty"] = frame["se_used"].notna()
     return frame
@@ -155,13 +193,14 @@ def _designs_for(evidence_base: str, designs: tuple[str, ...]) -> tuple[str, ...
 
 
 def eligible(frame: pd.DataFrame, question: Question, contrast: str | None = None, *,
-             settings=("K-12",), designs=("RCT", "quasi-experimental"), evidence_base="primary studies"
-             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+             settings=("K-12",), designs=("RCT", "quasi-experimental"), evidence_base="primary studies",
+             bounds_decide: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(rows that decide, rows that match the question but cannot decide, with the reason).
 
     Matching is on codes only: contrast (``contrast`` or any of the question's), construct,
-    subgroup and setting. A matching row decides only if it is a primary estimate in an SMD unit
-    from the evidence base's designs and carries its uncertainty.
+    subgroup and setting. A matching row decides only if it is a primary estimate in the question's
+    metric from the evidence base's designs and carries its uncertainty (a significance statement's
+    bound only when ``bounds_decide``).
     """
     contrasts = (contrast,) if contrast else question.contrasts
     if contrast and contrast not in question.contrasts:
@@ -171,21 +210,22 @@ def eligible(frame: pd.DataFrame, question: Question, contrast: str | None = Non
     rows = frame[match].copy()
     if question.metric != "SMD":  # re-express in the question's metric (proportions for attainment)
         scale = rows["unit"].map(METRICS[question.metric]).astype(float)
-        sign = rows["sign_more_tracking"].astype("Float64").astype(float)
         rows["smd"] = scale.notna()  # "in the question's metric"
         rows["se_used"] = rows["se_raw"] * scale.fillna(1.0)
-        rows["yi"] = rows["estimate"].astype(float) * sign * scale.fillna(1.0)
+        rows["yi"] = rows["estimate_used"].astype(float) * rows["orientation_sign"] * scale.fillna(1.0)
         rows["vi"] = rows["se_used"] ** 2
     allowed = _designs_for(evidence_base, tuple(designs))
     role = rows["estimate_role"].to_numpy()
     design = rows["design"].to_numpy()
     unit = rows["unit"].to_numpy()
     reasons = np.select(
-        [role != "primary", ~np.isin(design, allowed), ~rows["smd"].to_numpy(bool), ~rows["has_uncertainty"].to_numpy(bool)],
+        [role != "primary", ~np.isin(design, allowed), ~rows["smd"].to_numpy(bool), ~rows["has_uncertainty"].to_numpy(bool),
+         rows["bound_only"].to_numpy(bool) & (not bounds_decide)],
         [np.char.add(role.astype(str), ", not the primary estimate"),
          np.char.add(design.astype(str), f": outside the evidence base ({evidence_base})"),
          np.char.add(np.char.add("unit '", unit.astype(str)), f"' is not in the question's metric ({question.metric})"),
-         np.full(len(rows), "no uncertainty published")],
+         np.full(len(rows), "no uncertainty published"),
+         np.full(len(rows), "only a significance statement's bound (not allowed to decide in this specification)")],
         default="") if len(rows) else np.array([], dtype=str)
     rows["excluded_because"] = reasons
     deciding = rows[rows["excluded_because"] == ""].drop(columns="excluded_because")
@@ -201,7 +241,7 @@ class Synthesis:
     contrast: str
     settings: tuple[str, ...]
     evidence_base: str
-    status: str  # "pooled", "single study", "no study"
+    status: str  # "pooled", "single study", "single synthesis", "too few studies", "no study"
     k: int
     n_studies: int
     estimate: float = float("nan")
@@ -221,8 +261,8 @@ class Synthesis:
 
     @property
     def decides(self) -> bool:
-        """A pooled estimate of primary studies, or one synthesis' own pooled estimate."""
-        return self.status in ("pooled", "single synthesis")
+        """A pooled estimate, one synthesis' own pooled estimate, or one study allowed to decide alone."""
+        return self.status in ("pooled", "single synthesis", "single study")
 
     @property
     def designs(self) -> tuple[str, ...]:
@@ -254,35 +294,40 @@ def _study_level_i2(vi: np.ndarray, sigma2_total: float) -> float:
 
 def weigh(question: str, contrast: str, *, settings=("K-12",), designs=("RCT", "quasi-experimental"),
           evidence_base: str = "primary, else syntheses", inference: str = "CR2", level: float = 0.95,
-          min_studies: int = 2, evidence: pd.DataFrame | None = None) -> Synthesis:
+          min_studies: int = 1, cr2_min_studies: int = 5, bounds_decide: bool = True,
+          evidence: pd.DataFrame | None = None) -> Synthesis:
     """Pool the rows that answer ``question`` for ``contrast`` (see the module docstring).
 
     With the book's own evidence (``evidence=None``) results are cached: the multiverse asks the
     same question under many specifications that share their eligibility choices."""
+    if inference not in INFERENCE:
+        raise ValueError(f"inference must be one of {INFERENCE}, got '{inference}'")
+    if min_studies < 1 or cr2_min_studies < 2:
+        raise ValueError(f"min_studies must be at least 1 and cr2_min_studies at least 2, got {min_studies}, "
+                         f"{cr2_min_studies}")
+    options = dict(settings=tuple(settings), designs=tuple(designs), evidence_base=evidence_base, inference=inference,
+                   level=level, min_studies=min_studies, cr2_min_studies=cr2_min_studies, bounds_decide=bounds_decide)
     if evidence is None:
-        return _weigh_book(question, contrast, tuple(settings), tuple(designs), evidence_base, inference, level,
-                           min_studies)
-    return _weigh(question, contrast, settings=settings, designs=designs, evidence_base=evidence_base,
-                  inference=inference, level=level, min_studies=min_studies, evidence=evidence)
+        return _weigh_book(question, contrast, **options)
+    return _weigh(question, contrast, evidence=evidence, **options)
 
 
 @cache
-def _eligible_book(question, contrast, settings, designs, evidence_base):
+def _eligible_book(question, contrast, settings, designs, evidence_base, bounds_decide):
     return eligible(_book_effects(), QUESTIONS[question], contrast, settings=settings, designs=designs,
-                    evidence_base=evidence_base)
+                    evidence_base=evidence_base, bounds_decide=bounds_decide)
 
 
 @cache
-def _weigh_book(question, contrast, settings, designs, evidence_base, inference, level, min_studies) -> Synthesis:
-    return _weigh(question, contrast, settings=settings, designs=designs, evidence_base=evidence_base,
-                  inference=inference, level=level, min_studies=min_studies, evidence=None)
+def _weigh_book(question, contrast, **options) -> Synthesis:
+    return _weigh(question, contrast, evidence=None, **options)
 
 
 def _weigh(question: str, contrast: str, *, settings, designs, evidence_base, inference, level, min_studies,
-           evidence) -> Synthesis:
+           cr2_min_studies, bounds_decide, evidence) -> Synthesis:
+    options = dict(settings=settings, designs=designs, inference=inference, level=level, min_studies=min_studies,
+                   cr2_min_studies=cr2_min_studies, bounds_decide=bounds_decide, evidence=evidence)
     if evidence_base == "primary, else syntheses":
-        options = dict(settings=settings, designs=designs, inference=inference, level=level, min_studies=min_studies,
-                       evidence=evidence)
         primary = _weigh(question, contrast, evidence_base="primary studies", **options)
         if primary.decides:
             return primary
@@ -290,10 +335,10 @@ def _weigh(question: str, contrast: str, *, settings, designs, evidence_base, in
         return syntheses if syntheses.decides else primary
     q = QUESTIONS[question]
     if evidence is None:
-        rows, shown = _eligible_book(question, contrast, tuple(settings), tuple(designs), evidence_base)
+        rows, shown = _eligible_book(question, contrast, tuple(settings), tuple(designs), evidence_base, bounds_decide)
     else:
         rows, shown = eligible(with_effects(evidence), q, contrast, settings=tuple(settings), designs=tuple(designs),
-                               evidence_base=evidence_base)
+                               evidence_base=evidence_base, bounds_decide=bounds_decide)
     base = dict(question=question, contrast=contrast, settings=tuple(settings), evidence_base=evidence_base,
                 k=len(rows), n_studies=int(rows["study_id"].nunique()) if len(rows) else 0, level=level,
                 rows=rows, shown=shown)
@@ -302,56 +347,83 @@ def _weigh(question: str, contrast: str, *, settings, designs, evidence_base, in
     yi = q.sign * rows["yi"].to_numpy(float)
     vi = rows["vi"].to_numpy(float)
     if evidence_base == "syntheses" and base["n_studies"] == 1:
-        return _unpooled(yi, vi, rows, base, status="single synthesis")
-    if base["n_studies"] < max(2, min_studies):
-        return _unpooled(yi, vi, rows, base)
-    return _pooled(yi, vi, rows, base, inference, level)
+        return _one_study(yi, vi, base, status="single synthesis")
+    if base["n_studies"] == 1:
+        return _one_study(yi, vi, base, status="single study" if min_studies <= 1 else "too few studies")
+    if base["n_studies"] < min_studies:
+        return _one_study_each(yi, vi, rows, base)
+    return _pooled(yi, vi, rows, base, inference, level, cr2_min_studies)
 
 
-def _unpooled(yi, vi, rows, base, status: str | None = None) -> Synthesis:
-    """Fewer studies than a pooled answer needs (or one synthesis, whose estimate is itself pooled):
-    the most precise row's own estimate and interval."""
-    best = int(np.argmin(vi))
+def _one_study(yi, vi, base, status: str) -> Synthesis:
+    """One study (or one synthesis): the mean of its rows, with the mean of their SEs (rows of one sample,
+    taken as perfectly correlated, so that counting a study's rows twice gains no precision)."""
     z = _z(base["level"])
-    se = float(math.sqrt(vi[best]))
-    status = status or ("single study" if base["n_studies"] == 1 else "too few studies")
-    return Synthesis(status=status, estimate=float(yi[best]), se=se, ci_low=float(yi[best] - z * se),
-                     ci_high=float(yi[best] + z * se), inference="study's own", **base)
+    estimate = float(np.mean(yi))
+    se = float(np.mean(np.sqrt(vi)))
+    how = "the study's own estimate" if len(yi) == 1 else f"the mean of the study's {len(yi)} estimates"
+    return Synthesis(status=status, estimate=estimate, se=se, ci_low=estimate - z * se, ci_high=estimate + z * se,
+                     inference=how, **base)
 
 
-def _pooled(yi, vi, rows, base, inference: str, level: float) -> Synthesis:
-    from ..stats import pool_multilevel, robust  # noqa: PLC0415  (the engine; imported where used)
+def _one_study_each(yi, vi, rows, base) -> Synthesis:
+    """Fewer studies than a pooled answer is allowed: the most precise study's own estimate, shown, not deciding."""
+    per_study = pd.DataFrame({"study": rows["study_id"].to_numpy(), "yi": yi, "se": np.sqrt(vi)}).groupby("study").mean()
+    best = per_study["se"].idxmin()
+    z = _z(base["level"])
+    estimate, se = float(per_study.loc[best, "yi"]), float(per_study.loc[best, "se"])
+    return Synthesis(status="too few studies", estimate=estimate, se=se, ci_low=estimate - z * se,
+                     ci_high=estimate + z * se, inference=f"the most precise study's own ({best})", **base)
 
-    model = pool_multilevel(yi, vi, rows["study_id"].to_numpy(), level=level)
+
+def _pooled(yi, vi, rows, base, inference: str, level: float, cr2_min_studies: int) -> Synthesis:
+    from ..stats import pool, pool_multilevel, robust  # noqa: PLC0415  (the engine; imported where used)
+
+    studies = rows["study_id"].to_numpy()
+    n = base["n_studies"]
+    model = pool_multilevel(yi, vi, studies, level=level)
     estimate = float(model.coef[0])
     sigma2 = float(model.sigma2_study + model.sigma2_within)
-    if inference == "CR2":
-        r = robust(model, rows["study_id"].to_numpy(), vcov="CR2", level=level)
+    if inference == "CR2" and n >= cr2_min_studies:
+        r = robust(model, studies, vcov="CR2", level=level)
         se, lo, hi, df = float(r.se[0]), float(r.ci_low[0]), float(r.ci_high[0]), float(r.df[0])
-        t = float(stats.t.ppf(0.5 + level / 2, df))
-    elif inference == "model":
-        se, lo, hi, df = float(model.se[0]), float(model.ci_low[0]), float(model.ci_high[0]), float("inf")
-        t = _z(level)
+        crit, used = float(stats.t.ppf(0.5 + level / 2, df)), f"CR2 (Satterthwaite df {df:.1f})"
+    elif inference == "Knapp-Hartung" and len(set(studies)) == len(studies):
+        kh = pool(yi, vi, method="REML", knha=True, level=level)
+        estimate, se, lo, hi, df = kh.estimate, kh.se, kh.ci_low, kh.ci_high, float(kh.df)
+        crit, used = float(stats.t.ppf(0.5 + level / 2, df)), f"Knapp-Hartung (t, {kh.df} df)"
+        sigma2 = float(kh.tau2)
+    elif inference == "Knapp-Hartung":
+        df = float(n - 1)
+        crit = float(stats.t.ppf(0.5 + level / 2, df))
+        se = float(model.se[0])
+        lo, hi = estimate - crit * se, estimate + crit * se
+        used = f"t on studies - 1 = {n - 1} df (three-level model)"
     else:
-        raise ValueError(f"inference must be 'CR2' or 'model', got '{inference}'")
-    half = t * math.sqrt(se ** 2 + sigma2)
+        se, lo, hi, df = float(model.se[0]), float(model.ci_low[0]), float(model.ci_high[0]), float("inf")
+        crit = _z(level)
+        used = ("model-based (z)" if inference == "model" else
+                f"model-based (z): {n} studies, fewer than the {cr2_min_studies} CR2 needs")
+    half = crit * math.sqrt(se ** 2 + sigma2)
     return Synthesis(status="pooled", estimate=estimate, se=se, ci_low=lo, ci_high=hi, df=df,
                      pi_low=estimate - half, pi_high=estimate + half, sigma2_study=float(model.sigma2_study),
-                     sigma2_within=float(model.sigma2_within), i2=_study_level_i2(vi, sigma2), inference=inference,
+                     sigma2_within=float(model.sigma2_within), i2=_study_level_i2(vi, sigma2), inference=used,
                      **base)
 
 
 def weigh_table(**options) -> pd.DataFrame:
-    """Every question x contrast, at the given options: one row per cell with its pooled numbers."""
+    """Every question x contrast, at the given options: one row per cell with its pooled numbers, the
+    inference used and its degrees of freedom."""
     out = []
     for q in QUESTIONS.values():
         for contrast in q.contrasts:
             s = weigh(q.key, contrast, **options)
             if s.k == 0 and len(s.shown) == 0:
                 continue
-            out.append({"question": q.key, "title": q.title, "contrast": contrast, "reported as": q.report_as,
-                        "status": s.status, "studies": s.n_studies, "estimates": s.k, "estimate": s.estimate,
-                        "ci_low": s.ci_low, "ci_high": s.ci_high, "pi_low": s.pi_low, "pi_high": s.pi_high,
+            out.append({"question": q.key, "protocol question": PROTOCOL_QUESTION[q.key], "title": q.title,
+                        "contrast": contrast, "reported as": q.report_as, "status": s.status, "studies": s.n_studies,
+                        "estimates": s.k, "estimate": s.estimate, "ci_low": s.ci_low, "ci_high": s.ci_high,
+                        "pi_low": s.pi_low, "pi_high": s.pi_high, "inference": s.inference, "df": s.df,
                         "sigma2_study": s.sigma2_study, "sigma2_within": s.sigma2_within,
                         "rows shown, not deciding": len(s.shown)})
     return pd.DataFrame(out)

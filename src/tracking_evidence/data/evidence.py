@@ -38,6 +38,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..stats.conversions import DERIVATIONS, P_BOUNDS, derive, parse_inputs
 from .datasets import Column, DataError, Dataset, book_path, data_dir, read_dataset
 
 __all__ = [
@@ -64,7 +65,7 @@ __all__ = [
 DESIGNS = ("RCT", "quasi-experimental", "descriptive", "meta-analysis", "review")
 SETTINGS = ("K-12", "higher education", "other")
 NOT_TRACKING = "not a tracking-intensity comparison"
-CONTRASTS = ("system tracking", "course tracking", "placement", "within-class grouping", "acceleration or enrichment",
+CONTRASTS = ("system tracking", "course tracking", "placement", "within-class grouping", "acceleration", "enrichment",
              "detracking reform", NOT_TRACKING)
 CONSTRUCTS = ("mean achievement", "subgroup achievement", "gap", "dispersion", "gradient", "attainment",
               "socio-emotional", "cost or staffing", "views or practice", "context")
@@ -73,10 +74,12 @@ NOT_A_COMPARISON = "not a comparison of tracking intensity"
 DIRECTIONS = ("favours more tracking", "favours less tracking", "no clear difference", NOT_A_COMPARISON)
 ROLES = ("primary", "alternative specification", "range end", "context")
 RISKS = ("low", "some concerns", "high", "not assessed")
-SE_DERIVED = ("from CI", "from p")
+SE_DERIVED = DERIVATIONS
 #: The fields a coder decides (data/evidence-protocol.md); both coders code these.
 CODED = ("study_id", "setting", "contrast", "construct", "subgroup", "direction", "direction_words",
-         "sign_more_tracking")
+         "sign_more_tracking", "higher_is_better")
+#: Constructs that measure inequality: the question reads the inequality measure itself (higher is worse).
+INEQUALITY = ("gap", "dispersion", "gradient")
 
 EVIDENCE = Dataset(
     "evidence.csv",
@@ -85,7 +88,8 @@ EVIDENCE = Dataset(
         Column("study_id", "text", description="one id per study (coded): first author + year"),
         Column("citation", "text", description="key of book/references.bib"),
         Column("study", "text", description="short label, e.g. 'Terrin & Triventi 2023'"),
-        Column("year", "int", 1900, 2100, description="publication year"),
+        Column("year", "int", 1900, 2100, nullable=True,
+               description="publication year of the cited version (blank where no page read showed it)"),
         Column("country", "text", description="where the data come from ('international' for syntheses)"),
         Column("setting", "category", levels=SETTINGS, description="where the tracking happens (coded)"),
         Column("design", "category", levels=DESIGNS, description="design of the study that produced the number"),
@@ -97,6 +101,9 @@ EVIDENCE = Dataset(
         Column("direction_words", "text", nullable=True, description="the quote's words that decide the direction"),
         Column("sign_more_tracking", "int", -1, 1, nullable=True,
                description="1 if the estimate is more minus less tracked, -1 if the reverse (coded)"),
+        Column("higher_is_better", "category", levels=("true", "false"), nullable=True,
+               description="whether a higher value of the outcome as published is better (coded; false for dropout, "
+                           "failure, a gap, a dispersion, a gradient); required for a tracking-intensity comparison"),
         Column("estimate_role", "category", levels=ROLES, description="primary, alternative specification, range end"),
         Column("outcome", "text", description="what was measured, in the source's words"),
         Column("comparison", "text", description="what is compared with what, in the source's words"),
@@ -107,13 +114,22 @@ EVIDENCE = Dataset(
         Column("ci_high", "float", nullable=True, description="upper confidence bound, as published"),
         Column("ci_level", "float", 0.5, 0.9999, nullable=True, description="level of the interval (0.95)"),
         Column("p", "float", 0, 1, nullable=True, description="exact p-value, as published"),
+        Column("t_stat", "float", nullable=True, description="t or z statistic of the estimate, as published"),
+        Column("p_bound", "float", 0, 0.1, nullable=True,
+               description="bound of a statement of significance ('p < .01', 'significant at the 5% level')"),
+        Column("raw_inputs", "text", nullable=True,
+               description="published inputs of a derived effect size: m1=..;sd1=..;n1=..;m2=..;sd2=..;n2=.. or "
+                           "b=..;se_b=..;sd_y=.."),
         Column("n", "float", 0, None, nullable=True, description="sample size as published (see notes for the unit)"),
         Column("se_derived", "category", levels=SE_DERIVED, nullable=True,
-               description="'from CI' or 'from p' where the SE the book uses is derived (synthesis.derive_se)"),
+               description="how the SE the book uses is derived (tracking_evidence.stats.conversions); blank when "
+                           "an SE is published or no uncertainty is"),
         Column("risk_of_bias", "category", levels=RISKS, description="coded risk of bias"),
         Column("rob_notes", "text", description="why that risk of bias"),
         Column("quote", "text", description="the exact sentence(s) that contain the number and its uncertainty"),
         Column("address", "text", description="URL of the page where the sentence was read"),
+        Column("search_record", "text", nullable=True,
+               description="record_id of data/search/screening.csv that gave the row (blank for rows of the first search)"),
         Column("notes", "text", nullable=True, description="caveats"),
         Column("coding_notes", "text", nullable=True, description="what a second reader needs about the codes"),
     ),
@@ -125,6 +141,9 @@ EVIDENCE = Dataset(
 COLUMNS = tuple(column.name for column in EVIDENCE.columns)
 
 _ID = re.compile(r"^E\d{3,}$")
+#: A web address, or a file of the stored public repositories whose repository the search tools do not name
+#: (``store:`` + the id ``read_file`` returns), for a copy read there.
+_ADDRESS = re.compile(r"^(https?://\S+|store:\d+)$")
 _BIB_KEY = re.compile(r"@\s*[A-Za-z]+\s*[{(]\s*([^,\s{}()]+)\s*,")
 
 # A number in running text: an optional sign (hyphen-minus, true minus, en/em dash) only when it
@@ -140,7 +159,7 @@ _NEGATIVE_WORDS = re.compile(
     r"|negative(?:ly)?|reduc(?:e[sd]?|ing|tion)|below|loss|losses|lost|worse|behind|down|harm(?:ed|s)?)\b",
     re.IGNORECASE,
 )
-_DIRECTION_WINDOW = 60  # characters either side of the number in which a direction word counts
+_DIRECTION_WINDOW = 80  # characters either side of the number in which a direction word counts
 
 
 def default_bib() -> Path:
@@ -192,7 +211,7 @@ def number_in_quote(estimate: float, quote: str) -> bool:
     ``28``); a number written with a minus sign does not match it. A negative estimate matches a
     signed number of the same absolute value (``-.063``, ``−0.063``, ``– .063``) or an unsigned one
     with a word of negative direction ("lower", "decline", "fewer", ...) within
-    60 characters of it.
+    80 characters of it.
     """
     if not math.isfinite(estimate):
         return False
@@ -236,6 +255,7 @@ def load_evidence(folder: Path | None = None, bib: Path | None = None) -> pd.Dat
     seen: dict[str, int] = {}
     for line, row in enumerate(frame.itertuples(index=False), start=2):
         _check_row(row, line, keys, seen)
+    _check_one_direction(frame)
     return frame
 
 
@@ -255,12 +275,21 @@ def _check_row(row, line: int, keys: set[str], seen: dict[str, int]) -> None:
     seen[row.id] = line
     if row.citation not in keys:
         raise _fail(f"citation '{row.citation}' is not a key of book/references.bib", line, "citation")
-    if not number_in_quote(row.estimate, row.quote):
+    derived_from_inputs = _given(row.raw_inputs)
+    if not derived_from_inputs and not number_in_quote(row.estimate, row.quote):
         raise _fail(f"estimate {row.estimate!r} ({row.id}) does not appear in its quote", line, "estimate")
-    if not row.address.startswith(("http://", "https://")):
-        raise _fail(f"address '{row.address}' does not start with http ({row.id})", line, "address")
+    if not _ADDRESS.match(row.address):
+        raise _fail(f"address '{row.address}' is neither a web address (http...) nor a stored file of the search tools "
+                    f"(store:<id>) ({row.id})", line, "address")
+    if _given(row.n) and not (number_in_quote(row.n, row.quote) or number_in_quote(row.n, str(row.notes or ""))):
+        raise _fail(f"n {row.n!r} ({row.id}) appears in neither its quote nor its notes: a sample size goes in only "
+                    "where the quote prints it or the notes quote it from the page at the address", line, "n")
     _check_uncertainty(row, line)
     _check_codes(row, line)
+
+
+#: Words that state significance, one of which a row with a significance bound must quote.
+_SIGNIFICANCE = re.compile(r"signific|p\s*[<≤]|\*", re.IGNORECASE)
 
 
 def _check_uncertainty(row, line: int) -> None:
@@ -274,16 +303,45 @@ def _check_uncertainty(row, line: int) -> None:
                     line, "estimate")
     if has_low != _given(row.ci_level):
         raise _fail(f"an interval needs its level and a level needs an interval ({row.id})", line, "ci_level")
-    for column in ("se", "ci_low", "ci_high", "p"):
+    for column in ("se", "ci_low", "ci_high", "p", "t_stat"):
         value = getattr(row, column)
-        if _given(value) and not number_in_quote(value, row.quote):
+        if _given(value) and not number_in_quote(abs(value) if column == "t_stat" else value, row.quote):
             raise _fail(f"{column} {value!r} ({row.id}) does not appear in its quote: uncertainty goes in only as "
                         "published", line, column)
-    expected = None if _given(row.se) else "from CI" if has_low else "from p" if _given(row.p) else None
+    if _given(row.p_bound):
+        if row.p_bound not in P_BOUNDS:
+            raise _fail(f"p_bound {row.p_bound!r} ({row.id}) is not one of {P_BOUNDS}", line, "p_bound")
+        if not _SIGNIFICANCE.search(row.quote):
+            raise _fail(f"p_bound is set but the quote states no significance ({row.id})", line, "p_bound")
     derived = row.se_derived if _given(row.se_derived) else None
+    _check_raw_inputs(row, line, derived)
+    try:
+        result = derive(row.estimate, se=row.se, ci_low=row.ci_low, ci_high=row.ci_high, ci_level=row.ci_level,
+                        p=row.p, t_stat=row.t_stat, p_bound=row.p_bound, raw_inputs=row.raw_inputs,
+                        se_derived=derived)
+    except ValueError as problem:
+        raise _fail(f"the uncertainty of {row.id} cannot be recomputed from its own fields: {problem}", line,
+                    "se_derived") from None
+    expected = None if result.how in ("published", "none") else result.how
     if derived != expected:
         raise _fail(f"se_derived is {derived!r} but the published uncertainty makes it {expected!r} ({row.id})",
                     line, "se_derived")
+
+
+def _check_raw_inputs(row, line: int, derived: str | None) -> None:
+    if not _given(row.raw_inputs):
+        return
+    try:
+        values = parse_inputs(row.raw_inputs, derived)
+    except ValueError as problem:
+        raise _fail(f"raw_inputs of {row.id}: {problem}", line, "raw_inputs") from None
+    for name, value in values.items():
+        if not number_in_quote(value, row.quote):
+            raise _fail(f"raw input {name}={value!r} ({row.id}) does not appear in its quote", line, "raw_inputs")
+    recomputed = derive(row.estimate, raw_inputs=row.raw_inputs, se_derived=derived).estimate
+    if abs(recomputed - row.estimate) > 5e-5:
+        raise _fail(f"estimate {row.estimate!r} ({row.id}) is not the {derived} recomputed from raw_inputs "
+                    f"({recomputed:.4f})", line, "estimate")
 
 
 def _check_codes(row, line: int) -> None:
@@ -296,6 +354,12 @@ def _check_codes(row, line: int) -> None:
                     f"({row.id})", line, "sign_more_tracking")
     if _given(row.sign_more_tracking) and row.sign_more_tracking == 0:
         raise _fail(f"sign_more_tracking is 0 ({row.id}); it is 1 or -1", line, "sign_more_tracking")
+    if comparison and not _given(row.higher_is_better):
+        raise _fail(f"higher_is_better is missing for {row.id}, which compares tracking intensities: say whether a "
+                    f"higher '{row.outcome}' is better (true) or worse (false)", line, "higher_is_better")
+    if _given(row.higher_is_better) and row.construct in INEQUALITY and row.higher_is_better == "true":
+        raise _fail(f"{row.id} measures inequality ({row.construct}), where a higher value is worse: higher_is_better "
+                    "must be false", line, "higher_is_better")
     words = row.direction_words if _given(row.direction_words) else ""
     if comparison and not words:
         raise _fail(f"direction '{row.direction}' needs the words that decide it ({row.id})", line,
@@ -304,3 +368,22 @@ def _check_codes(row, line: int) -> None:
         raise _fail(f"direction_words '{words}' do not occur in the quote ({row.id})", line, "direction_words")
     if row.estimate_role == "context" and comparison:
         raise _fail(f"a context row is not a tracking-intensity comparison ({row.id})", line, "estimate_role")
+
+
+#: What makes "one effect" of a study for the one-direction rule (protocol, section 7).
+EFFECT_KEY = ("study_id", "contrast", "comparison", "construct", "subgroup", "group", "outcome")
+
+
+def _check_one_direction(frame: pd.DataFrame) -> None:
+    """One study, one outcome, one subgroup: one direction (protocol, section 7). Context rows and
+    rows that are not comparisons are outside the rule."""
+    rows = frame[frame["direction"] != NOT_A_COMPARISON]
+    for key, group in rows.groupby(list(EFFECT_KEY), sort=False, dropna=False):
+        directions = sorted(set(group["direction"]))
+        if len(directions) > 1:
+            ids = ", ".join(group["id"])
+            line = int(group.index[0]) + 2
+            effect = dict(zip(EFFECT_KEY, key))
+            raise _fail(f"{effect['study_id']} is coded in {len(directions)} directions ({' / '.join(directions)}) for "
+                        f"one outcome and subgroup ({effect['contrast']}; {effect['construct']}, {effect['subgroup']}: "
+                        f"'{effect['outcome']}'): rows {ids}", line, "direction")

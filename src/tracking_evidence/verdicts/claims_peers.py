@@ -11,7 +11,7 @@ from .registry import Judgement, rule
 #: B3's pathways and the contrast that removes each.
 PATHWAYS = {"honors and tracked classes": "course tracking",
             "advanced (gifted, selective) classes": "placement",
-            "accelerated pathways": "acceleration or enrichment"}
+            "accelerated pathways": "acceleration"}
 BANDS = ("low", "middle", "high")
 
 

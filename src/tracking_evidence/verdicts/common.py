@@ -142,10 +142,12 @@ def size_part(name: str, *, estimate: float, ci_low: float, ci_high: float, thre
 def weigh(question: str, contrast: str, spec: dict) -> synthesis.Synthesis:
     return synthesis.weigh(question, contrast, settings=spec["settings"], designs=spec["designs"],
                            evidence_base=spec["evidence_base"], inference=spec["inference"], level=spec["ci_level"],
-                           min_studies=spec["min_studies"])
+                           min_studies=spec["min_studies"], cr2_min_studies=spec["cr2_min_studies"],
+                           bounds_decide=spec["bounds_decide"])
 
 
-WEIGHING = ("settings", "designs", "evidence_base", "inference", "ci_level", "min_studies")
+WEIGHING = ("settings", "designs", "evidence_base", "inference", "ci_level", "min_studies", "cr2_min_studies",
+            "bounds_decide")
 
 
 #: The last school grade of the Chicago data used: grade 6 holds 9 scores and is excluded by

@@ -96,13 +96,21 @@ def spec_of(names, **overrides) -> dict:
 declare("ci_level", 0.95, (0.90, 0.95, 0.99),
         "confidence level of every interval a rule compares with a threshold; 0.95 is the field's convention, "
         "0.90 and 0.99 bracket it")
-declare("min_studies", 2, (2, 3, 4),
-        "fewest independent studies (with published uncertainty) a pooled answer needs; fewer is 'insufficient "
-        "evidence' (issue 14); 3 and 4 are stricter")
-declare("inference", "CR2", ("CR2", "model"),
-        "CR2 cluster-robust SEs with Satterthwaite df do not trust the assumed dependence structure; the "
-        "model-based SEs of the three-level model do, and are tighter with few studies",
+declare("min_studies", 1, (1, 2, 3),
+        "fewest independent studies with uncertainty an answer needs: one good study can decide, its certainty "
+        "downgraded for imprecision (GRADE rates a single trial); 2 and 3 are the stricter alternatives")
+declare("inference", "CR2", ("CR2", "model", "Knapp-Hartung"),
+        "CR2 cluster-robust SEs with Satterthwaite df do not trust the assumed dependence structure but need studies "
+        "(below cr2_min_studies the model-based interval is used); the three-level model's own interval trusts it; "
+        "Knapp-Hartung (a t interval on studies - 1 df) is the small-sample alternative",
         cite="pustejovsky2018small")
+declare("cr2_min_studies", 6, (4, 6, 10),
+        "fewest studies for a CR2 interval: its Satterthwaite df fall below about 4 with fewer, where its authors "
+        "find it unreliable; 4 is the permissive end, 10 the strict one", cite="pustejovsky2018small")
+declare("bounds_decide", True, (True, False),
+        "whether an estimate whose only uncertainty is a statement of significance ('p < .05') may decide: its SE is "
+        "the largest the statement allows, so the interval is the widest it permits; excluding such rows is the "
+        "stricter alternative")
 declare("settings", ("K-12",), (("K-12",), ("K-12", "higher education")),
         "the claims are about schools; university tutorial groups and dormitories are a declared alternative, "
         "not evidence by default")
