@@ -375,9 +375,10 @@ EFFECT_KEY = ("study_id", "contrast", "comparison", "construct", "subgroup", "gr
 
 
 def _check_one_direction(frame: pd.DataFrame) -> None:
-    """One study, one outcome, one subgroup: one direction (protocol, section 7). Context rows and
-    rows that are not comparisons are outside the rule."""
-    rows = frame[frame["direction"] != NOT_A_COMPARISON]
+    """One study, one outcome, one subgroup: one direction among its primary rows (protocol, section 7;
+    an alternative specification, such as the same effect with controls, may cross a significance
+    line its primary estimate does not)."""
+    rows = frame[(frame["direction"] != NOT_A_COMPARISON) & (frame["estimate_role"] == "primary")]
     for key, group in rows.groupby(list(EFFECT_KEY), sort=False, dropna=False):
         directions = sorted(set(group["direction"]))
         if len(directions) > 1:

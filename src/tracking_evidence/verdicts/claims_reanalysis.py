@@ -22,7 +22,7 @@ from ..data.claims import load_claims
 from ..data.evidence import load_evidence
 from ..analyses.reanalysis import FIGURE_ROWS, figure_in_text, figures_in
 from .certainty import Downgrade, grade
-from .common import WEIGHING, describe, effect_part, weigh
+from .common import WEIGHING, certainty_of, describe, effect_part, no_evidence_certainty, synthesis_certainty, weigh
 from .core import Deciding, Part
 from .registry import Judgement, rule
 
@@ -123,16 +123,14 @@ def share_positive(s: synthesis.Synthesis) -> tuple[float, float, float]:
 
 def balance_part(name: str, s: synthesis.Synthesis, minority: float, spec: dict, what: str) -> Part:
     """'Balanced' / 'quite mixed': both sides of zero hold at least ``minority`` of settings."""
-    if not s.decides:
-        return Part(name, "insufficient evidence", describe(s), needs=what + ": two or more studies with published "
-                                                                     "uncertainty, or the synthesis' between-study SD")
+    if not s.decides or s.status != "pooled":
+        return Part(name, "insufficient evidence", describe(s), certainty=certainty_of(s, 0.0, spec, what),
+                    needs=what + ": two or more studies with uncertainty, or the synthesis' between-study SD")
     mid, lo, hi = share_positive(s)
     inside = lambda p: minority <= p <= 1 - minority  # noqa: E731
     because = (f"{describe(s)}; share of settings with a positive effect {mid:.0%} "
                f"({lo:.0%} to {hi:.0%} across the interval)")
     deciding = Deciding("share of settings with a positive effect", mid, lo, hi, "share", minority)
-    from .common import synthesis_certainty
-
     certainty = synthesis_certainty(s, 0.0, spec)
     if inside(lo) and inside(hi):
         return Part(name, "supported", because, deciding, certainty)
@@ -143,14 +141,13 @@ def balance_part(name: str, s: synthesis.Synthesis, minority: float, spec: dict,
 
 
 def consensus_part(name: str, s: synthesis.Synthesis, share: float, spec: dict, what: str) -> Part:
-    if not s.decides:
+    if not s.decides or s.status != "pooled":
         return Part(name, "insufficient evidence", describe(s, "SD of the inequality measure"),
-                    needs=what + ": two or more studies with published uncertainty, or the synthesis' between-study SD")
+                    certainty=certainty_of(s, 0.0, spec, what),
+                    needs=what + ": two or more studies with uncertainty, or the synthesis' between-study SD")
     mid, lo, hi = share_positive(s)
     because = f"{describe(s, 'SD of the inequality measure')}; settings with more inequality {mid:.0%} ({lo:.0%} to {hi:.0%})"
     deciding = Deciding("share of settings where tracking raises inequality", mid, lo, hi, "share", share)
-    from .common import synthesis_certainty
-
     certainty = synthesis_certainty(s, 0.0, spec)
     if lo >= share:
         return Part(name, "supported", because, deciding, certainty)
@@ -195,7 +192,8 @@ def b11(spec) -> Judgement:
                             what="the effect of tracking on inequality", unit="SD of the inequality measure")
     access = Part("harder access for minority and low-income students", "insufficient evidence",
                   "the book's evidence on access (gifted identification under universal screening) concerns how "
-                  "students are identified, not tracking itself",
+                  "students are identified, not tracking itself", certainty=no_evidence_certainty(
+                      "tracking's effect on minority and low-income students' access"),
                   needs="the effect of tracking versus none on minority and low-income students' enrolment in "
                         "advanced courses, with its uncertainty")
     return Judgement("B11", (amplifies, access),

@@ -1,34 +1,49 @@
 """Part rules shared by several claims: one written form for each kind of judgement.
 
-- :func:`effect_part`: a claimed effect ("X improves Y") judged on a weighed synthesis:
-  *supported* when the interval lies above zero in the claimed direction; *contradicted* when it
-  lies below the smallest effect of interest (``sesoi``: the effect, if any, is too small to
-  matter or goes the other way); *mixed* when it is credibly positive but credibly below the
-  smallest effect of interest; otherwise *insufficient evidence*, with the standard error that
-  would settle it.
-- :func:`no_harm_part`: a universal "does not harm" claim: *contradicted* when the interval shows
-  harm (lies beyond zero on the harmful side); *supported* when it rules out harm as large as the
-  smallest effect of interest; otherwise *insufficient evidence*.
-- :func:`size_part`: a descriptive claim that a quantity exceeds a threshold ("a substantial
-  gap"): *supported* when the interval lies above it, *contradicted* when it lies below, else
-  *insufficient evidence*.
+How a part is judged against an effect (``data/evidence-protocol.md``; the judgement appendix):
 
-Certainty for a synthesis follows :mod:`.certainty`.
+- :func:`effect_part`, a claimed effect ("X improves Y"), on a weighed synthesis, against the
+  smallest effect worth acting on (``sesoi``):
+
+  * *contradicted* when the interval's upper end lies below ``sesoi`` (no worthwhile effect is
+    compatible with the evidence: an equivalence test, TOST, when the interval also lies above
+    ``-sesoi``, which is evidence of absence; harm when it lies below zero);
+  * *supported* when the interval's lower end lies above the declared threshold of support
+    (``support_threshold``: ``sesoi`` by default, a worthwhile effect; ``zero`` the permissive
+    alternative, any benefit);
+  * *insufficient evidence* only when the interval spans both a worthwhile effect and none.
+
+- :func:`no_harm_part`, "does not harm": *supported* when the interval rules out a worthwhile
+  harm (its harmful end below ``sesoi``), *contradicted* when it shows harm beyond the threshold,
+  else *insufficient evidence*.
+- :func:`counterexample_part`, a universal claim ("all", "none", "in any way"): *contradicted* by
+  one credible counterexample: one study of a declared design and risk of bias whose own interval
+  lies wholly against the claim.
+- :func:`lines_part`, a part read from several lines of evidence (contrasts never pooled together,
+  such as detracking reforms and trials of mixed against set classes, read the other way): the lines
+  of the highest certainty decide; if they disagree the part is *mixed*.
+- :func:`size_part`: a descriptive claim that a quantity exceeds a threshold.
+
+Every part that rests on evidence carries a certainty grade (:mod:`.certainty`), insufficient
+evidence included: "insufficient, very low" (little is known) and "a precise null, moderate" look
+different.
 """
 
 from __future__ import annotations
 
 import math
-
 from functools import cache
+
+import pandas as pd
 
 from ..analyses import gaps, synthesis
 from ..analyses.synthesis import Synthesis
-from .certainty import grade, synthesis_downgrades
+from .certainty import Certainty, Downgrade, grade, synthesis_downgrades
 from .core import Deciding, Part
 from .parameters import param
 
-__all__ = ["effect_part", "no_harm_part", "size_part", "synthesis_certainty", "describe", "fmt", "WEIGHING", "weigh",
+__all__ = ["effect_part", "no_harm_part", "counterexample_part", "lines_part", "study_estimates", "size_part",
+           "synthesis_certainty", "no_evidence_certainty", "certainty_of", "describe", "fmt", "WEIGHING", "weigh",
            "LAST_GRADE", "egsingle_gaps", "pilot_numbers"]
 
 
@@ -81,48 +96,137 @@ def _deciding(s: Synthesis, label: str, sign: int, threshold: float, unit: str) 
     return Deciding(label, est, lo, hi, unit, threshold)
 
 
-def _insufficient(name: str, s: Synthesis, label: str, sign: int, threshold: float, unit: str, what: str) -> Part:
+def no_evidence_certainty(what: str):
+    """The grade of a part no eligible estimate bears on: very low (nothing is known)."""
+    return Certainty("very low", "very low", f"no eligible estimate with uncertainty ({what})")
+
+
+def certainty_of(s: Synthesis, threshold: float, spec: dict, what: str, indirect=()):
+    """The grade of a part judged on ``s``: very low when no estimate bears on it."""
     if s.status == "no study":
-        needs = f"{what}: two or more studies with published uncertainty (none is coded yet)"
-    else:
-        needs = (f"{what}: a pooled SE of at most {fmt(s.se_needed(threshold), 3)} (now {fmt(s.se, 3)}), "
-                 f"or at least {max(2, s.n_studies + 1)} studies with published uncertainty")
-    return Part(name, "insufficient evidence", describe(s, unit),
-                _deciding(s, label, sign, threshold, unit) if s.status != "no study" else None, needs=needs)
+        return no_evidence_certainty(what)
+    return synthesis_certainty(s, threshold, spec, indirect)
+
+
+def _support_level(spec: dict, sesoi: float) -> float:
+    choice = spec.get("support_threshold", param("support_threshold").default)
+    return sesoi if choice == "sesoi" else 0.0
+
+
+def _insufficient(name: str, s: Synthesis, label: str, sign: int, threshold: float, unit: str, what: str, spec: dict,
+                  indirect=()) -> Part:
+    if s.status == "no study":
+        return Part(name, "insufficient evidence", describe(s, unit), None, no_evidence_certainty(what),
+                    needs=f"{what}: a study with uncertainty (none is coded yet)")
+    needs = (f"{what}: an interval clear of {fmt(threshold)} {unit}, i.e. an SE of at most "
+             f"{fmt(s.se_needed(threshold), 3)} (now {fmt(s.se, 3)}), or more studies with uncertainty")
+    return Part(name, "insufficient evidence", describe(s, unit), _deciding(s, label, sign, threshold, unit),
+                synthesis_certainty(s, threshold * sign, spec, indirect), needs=needs)
 
 
 def effect_part(name: str, s: Synthesis, *, sign: int, sesoi: float, spec: dict, label: str, what: str,
                 unit: str = "SD", indirect=()) -> Part:
-    """A claimed effect in direction ``sign`` (+1: the synthesis' reported direction)."""
+    """A claimed effect in direction ``sign`` (+1: the synthesis' reported direction); see the module
+    docstring. A synthesis that does not decide (too few studies for the specification) is
+    insufficient evidence with its own certainty."""
+    support = _support_level(spec, sesoi)
     if not s.decides:
-        return _insufficient(name, s, label, sign, 0.0, unit, what)
+        return _insufficient(name, s, label, sign, support, unit, what, spec, indirect)
     est, lo, hi = _in_direction(s, sign)
-    if lo > 0 and hi < sesoi:
-        verdict, threshold = "mixed", sesoi
-    elif lo > 0:
-        verdict, threshold = "supported", 0.0
-    elif hi < sesoi:
-        verdict, threshold = "contradicted", sesoi
-    else:
-        return _insufficient(name, s, label, sign, 0.0, unit, what)
-    return Part(name, verdict, describe(s, unit), _deciding(s, label, sign, threshold, unit),
-                synthesis_certainty(s, threshold * sign, spec, indirect))
+    if hi < sesoi:
+        kind = "no worthwhile effect (equivalence)" if lo > -sesoi else "the effect goes the other way"
+        part = Part(name, "contradicted", f"{describe(s, unit)}: {kind}", _deciding(s, label, sign, sesoi, unit),
+                    synthesis_certainty(s, sesoi * sign, spec, indirect))
+        return part
+    if lo > support or (s.bound_only and support == 0.0 and lo >= -1e-12):
+        return Part(name, "supported", describe(s, unit), _deciding(s, label, sign, support, unit),
+                    synthesis_certainty(s, support * sign, spec, indirect))
+    return _insufficient(name, s, label, sign, support, unit, what, spec, indirect)
 
 
 def no_harm_part(name: str, s: Synthesis, *, harm_sign: int, sesoi: float, spec: dict, label: str, what: str,
                  unit: str = "SD", indirect=()) -> Part:
     """'Does not harm': harm is an effect in direction ``harm_sign`` of the synthesis' estimate."""
+    threshold = _support_level(spec, sesoi)
     if not s.decides:
-        return _insufficient(name, s, label, harm_sign, 0.0, unit, what)
+        return _insufficient(name, s, label, harm_sign, sesoi, unit, what, spec, indirect)
     est, lo, hi = _in_direction(s, harm_sign)
-    if lo > 0:
-        verdict, threshold = "contradicted", 0.0
-    elif hi < sesoi:
-        verdict, threshold = "supported", sesoi
-    else:
-        return _insufficient(name, s, label, harm_sign, sesoi, unit, what)
-    return Part(name, verdict, describe(s, unit), _deciding(s, label, harm_sign, threshold, unit),
-                synthesis_certainty(s, threshold * harm_sign, spec, indirect))
+    if lo > threshold or (s.bound_only and threshold == 0.0 and lo >= -1e-12):
+        return Part(name, "contradicted", f"{describe(s, unit)}: harm shown", _deciding(s, label, harm_sign, threshold,
+                    unit), synthesis_certainty(s, threshold * harm_sign, spec, indirect))
+    if hi < sesoi:
+        return Part(name, "supported", f"{describe(s, unit)}: no worthwhile harm", _deciding(s, label, harm_sign, sesoi,
+                    unit), synthesis_certainty(s, sesoi * harm_sign, spec, indirect))
+    return _insufficient(name, s, label, harm_sign, sesoi, unit, what, spec, indirect)
+
+
+_ROB_ORDER = ("low", "some concerns", "not assessed", "high")
+
+
+def study_estimates(s: Synthesis) -> pd.DataFrame:
+    """One row per study of a synthesis' deciding rows: its estimate (the mean of its rows, in the
+    question's direction), SE (the mean of its rows' SEs), design, worst risk of bias, rows, and
+    whether its SE is only a significance bound."""
+    if not len(s.rows):
+        return pd.DataFrame(columns=["study_id", "estimate", "se", "design", "rob", "rows", "bound_only"])
+    q = synthesis.QUESTIONS[s.question]
+    frame = s.rows.assign(effect=q.sign * s.rows["yi"], se=s.rows["se_used"])
+    out = frame.groupby("study_id").agg(
+        estimate=("effect", "mean"), se=("se", "mean"), design=("design", "first"),
+        rob=("risk_of_bias", lambda r: max(r, key=_ROB_ORDER.index)), rows=("id", ", ".join),
+        bound_only=("bound_only", "all")).reset_index()
+    return out
+
+
+def counterexample_part(name: str, syntheses, *, against_sign: int, threshold: float, spec: dict, label: str,
+                        what: str, unit: str = "SD") -> Part | None:
+    """The first credible counterexample among the studies of ``syntheses``: a study of a declared
+    design (``counterexample_designs``) and risk of bias no worse than ``counterexample_max_rob``,
+    whose own interval lies wholly beyond ``threshold`` in direction ``against_sign`` (against the
+    claim). None when there is none; a universal claim then stands or falls on its other parts."""
+    z = synthesis._z(spec["ci_level"])
+    allowed = _ROB_ORDER[:_ROB_ORDER.index(spec["counterexample_max_rob"]) + 1]
+    for s in syntheses:
+        if not len(s.rows) or s.evidence_base == "syntheses":
+            continue
+        for study in study_estimates(s).itertuples():
+            if study.design not in spec["counterexample_designs"] or study.rob not in allowed:
+                continue
+            est = against_sign * study.estimate
+            lo, hi = est - z * study.se, est + z * study.se
+            beyond = lo > threshold or (study.bound_only and threshold == 0.0 and lo >= -1e-12)
+            if beyond:
+                certainty = grade("causal", "randomised or quasi-experimental",
+                                  [Downgrade("imprecision", 1, "one study"),
+                                   Downgrade("indirectness", 1, f"one setting ({study.study_id})")])
+                because = (f"{study.study_id} ({study.design}, rows {study.rows}): {fmt(study.estimate)} {unit} "
+                           f"({100 * spec['ci_level']:.0f}% CI {fmt(study.estimate - z * study.se)} to "
+                           f"{fmt(study.estimate + z * study.se)}), a credible counterexample")
+                return Part(name, "contradicted", because,
+                            Deciding(label, float(est), float(lo), float(hi), unit, threshold), certainty)
+    return None
+
+
+_LEVELS = ("high", "moderate", "low", "very low")
+
+
+def lines_part(name: str, lines: list[Part]) -> Part:
+    """One part from several lines of evidence: the judged lines of the highest certainty decide (a line
+    of weaker design or precision does not outvote a stronger one); if they disagree, *mixed*. With no
+    judged line, the line of the highest certainty stands for the part (insufficient evidence)."""
+    def level(p: Part) -> int:
+        return _LEVELS.index(p.certainty.level) if p.certainty is not None and p.certainty.applicable else 4
+
+    judged = [p for p in lines if p.judged]
+    pool = judged or lines
+    best = min(level(p) for p in pool)
+    top = [p for p in pool if level(p) == best]
+    because = "; ".join(f"{p.name}: {p.verdict} ({p.because})" for p in lines)
+    verdicts = {p.verdict for p in top}
+    lead = top[0]
+    verdict = lead.verdict if len(verdicts) == 1 else "mixed"
+    needs = lead.needs if verdict not in ("supported", "contradicted", "mixed") else ""
+    return Part(name, verdict, because, lead.deciding, lead.certainty, needs=needs)
 
 
 def size_part(name: str, *, estimate: float, ci_low: float, ci_high: float, threshold: float, label: str,
@@ -146,7 +250,7 @@ def weigh(question: str, contrast: str, spec: dict) -> synthesis.Synthesis:
                            bounds_decide=spec["bounds_decide"])
 
 
-WEIGHING = ("settings", "designs", "evidence_base", "inference", "ci_level", "min_studies", "cr2_min_studies",
+WEIGHING = ("settings", "designs", "evidence_base", "inference", "ci_level", "min_studies", "cr2_min_studies", "support_threshold",
             "bounds_decide")
 
 

@@ -126,6 +126,18 @@ declare("sesoi", 0.05, (0.02, 0.05, 0.10),
         "smallest effect on achievement (SD) worth acting on; 0.05 SD is the lower edge of a 'medium' effect "
         "of an education intervention in Kraft's benchmarks; 0.02 and 0.10 bracket it", cite="kraft2020interpreting",
         unit="SD")
+declare("support_threshold", "sesoi", ("sesoi", "zero"),
+        "what an interval must clear for a claimed effect to be supported: the smallest effect worth acting on (the "
+        "book's design: a worthwhile effect) or zero (any effect in the claimed direction, the permissive alternative); "
+        "a claim is contradicted when no worthwhile effect is compatible with the evidence, whichever is chosen")
+declare("counterexample_designs", ("RCT", "quasi-experimental"),
+        (("RCT",), ("RCT", "quasi-experimental"), ("RCT", "quasi-experimental", "descriptive")),
+        "the designs a single study needs to refute a universal claim ('all students', 'no example', 'in any way'): "
+        "randomised or quasi-experimental by default; randomised only is stricter, admitting before/after "
+        "comparisons the permissive end")
+declare("counterexample_max_rob", "some concerns", ("low", "some concerns", "high"),
+        "the worst coded risk of bias a counterexample may carry: 'some concerns' by default (most coded studies are "
+        "read from their abstracts); 'low' is stricter, 'high' admits every coded study")
 declare("min_coverage", 0.5, (0.5, 2 / 3, 1.0),
         "a compound claim is judged only if its judged parts are at least this share of the parts data could settle; "
         "the one rule that combines parts, the same for every claim (tracking_evidence.verdicts.core.combine); a "

@@ -70,7 +70,13 @@ class Judgement:
 
     @property
     def certainty(self) -> Certainty:
+        """A grade for every verdict that rests on evidence (supported, contradicted, mixed and
+        insufficient evidence alike); not applicable only for not testable, not verified and modelled."""
         judged = [p for p in self.parts if p.verdict in JUDGED]
+        if self.verdict == "insufficient evidence":
+            graded = lowest(p.certainty for p in self.parts if p.verdict == "insufficient evidence")
+            return graded if graded is not None else Certainty("very low", "very low",
+                                                               "no graded evidence bears on the claim")
         if not judged or self.verdict not in JUDGED:
             return not_applicable(f"the claim is {self.verdict}")
         base = lowest(p.certainty for p in judged)
