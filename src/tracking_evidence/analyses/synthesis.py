@@ -42,7 +42,7 @@ import pandas as pd
 from scipy import stats
 
 from ..data import evidence as evidence_module
-from ..stats.conversions import _z, derive, derive_se
+from ..stats.conversions import UNSTATED, UNSTATED_BOUND, _z, derive, derive_se, se_from_significance
 
 __all__ = [
     "SMD_UNITS",
@@ -164,15 +164,20 @@ def _derived(row) -> tuple[float, float, str]:
     return d.estimate, d.se, d.how
 
 
-def with_effects(evidence: pd.DataFrame) -> pd.DataFrame:
+def with_effects(evidence: pd.DataFrame, unstated_level: float = UNSTATED_BOUND) -> pd.DataFrame:
     """``evidence`` with ``se_used``, ``se_how``, ``bound_only``, ``yi`` (effect of more tracking on
-    the question's scale), ``vi``, ``smd`` and ``has_uncertainty``."""
+    the question's scale), ``vi``, ``smd`` and ``has_uncertainty``. A statement of significance
+    without its level is read at ``unstated_level`` (the data record it at the loosest, 0.1)."""
     frame = evidence.copy()
     derived = [_derived(r) for r in frame.itertuples()]
     frame["estimate_used"] = [d[0] for d in derived]
     frame["se_raw"] = [d[1] for d in derived]
     frame["se_how"] = [d[2] for d in derived]
-    frame["bound_only"] = frame["se_how"] == "from significance"
+    unstated = frame["se_how"] == UNSTATED
+    if unstated.any() and unstated_level != UNSTATED_BOUND:
+        frame.loc[unstated, "se_raw"] = [se_from_significance(e, unstated_level)
+                                         for e in frame.loc[unstated, "estimate_used"]]
+    frame["bound_only"] = frame["se_how"].isin(("from significance", UNSTATED))
     sign = frame["sign_more_tracking"].astype("Float64").astype(float).to_numpy() * _orientation(frame)
     frame["orientation_sign"] = sign
     scale = frame["unit"].map(SMD_SCALE).astype(float)  # NaN for units that are not SMDs
@@ -265,6 +270,12 @@ class Synthesis:
         return self.status in ("pooled", "single synthesis", "single study")
 
     @property
+    def bound_only(self) -> bool:
+        """True when every deciding row's SE is only the bound a significance statement allows (the interval is
+        then the widest the statements permit, and touches zero at their level)."""
+        return bool(len(self.rows)) and bool(self.rows["bound_only"].all())
+
+    @property
     def designs(self) -> tuple[str, ...]:
         return tuple(sorted(set(self.rows["design"]))) if len(self.rows) else ()
 
@@ -294,8 +305,8 @@ def _study_level_i2(vi: np.ndarray, sigma2_total: float) -> float:
 
 def weigh(question: str, contrast: str, *, settings=("K-12",), designs=("RCT", "quasi-experimental"),
           evidence_base: str = "primary, else syntheses", inference: str = "CR2", level: float = 0.95,
-          min_studies: int = 1, cr2_min_studies: int = 5, bounds_decide: bool = True,
-          evidence: pd.DataFrame | None = None) -> Synthesis:
+          min_studies: int = 1, cr2_min_studies: int = 6, bounds_decide: bool = True,
+          unstated_level: float = 0.05, evidence: pd.DataFrame | None = None) -> Synthesis:
     """Pool the rows that answer ``question`` for ``contrast`` (see the module docstring).
 
     With the book's own evidence (``evidence=None``) results are cached: the multiverse asks the
@@ -306,15 +317,16 @@ def weigh(question: str, contrast: str, *, settings=("K-12",), designs=("RCT", "
         raise ValueError(f"min_studies must be at least 1 and cr2_min_studies at least 2, got {min_studies}, "
                          f"{cr2_min_studies}")
     options = dict(settings=tuple(settings), designs=tuple(designs), evidence_base=evidence_base, inference=inference,
-                   level=level, min_studies=min_studies, cr2_min_studies=cr2_min_studies, bounds_decide=bounds_decide)
+                   level=level, min_studies=min_studies, cr2_min_studies=cr2_min_studies, bounds_decide=bounds_decide,
+                   unstated_level=unstated_level)
     if evidence is None:
         return _weigh_book(question, contrast, **options)
     return _weigh(question, contrast, evidence=evidence, **options)
 
 
 @cache
-def _eligible_book(question, contrast, settings, designs, evidence_base, bounds_decide):
-    return eligible(_book_effects(), QUESTIONS[question], contrast, settings=settings, designs=designs,
+def _eligible_book(question, contrast, settings, designs, evidence_base, bounds_decide, unstated_level):
+    return eligible(_book_effects(unstated_level), QUESTIONS[question], contrast, settings=settings, designs=designs,
                     evidence_base=evidence_base, bounds_decide=bounds_decide)
 
 
@@ -324,9 +336,10 @@ def _weigh_book(question, contrast, **options) -> Synthesis:
 
 
 def _weigh(question: str, contrast: str, *, settings, designs, evidence_base, inference, level, min_studies,
-           cr2_min_studies, bounds_decide, evidence) -> Synthesis:
+           cr2_min_studies, bounds_decide, unstated_level, evidence) -> Synthesis:
     options = dict(settings=settings, designs=designs, inference=inference, level=level, min_studies=min_studies,
-                   cr2_min_studies=cr2_min_studies, bounds_decide=bounds_decide, evidence=evidence)
+                   cr2_min_studies=cr2_min_studies, bounds_decide=bounds_decide, unstated_level=unstated_level,
+                   evidence=evidence)
     if evidence_base == "primary, else syntheses":
         primary = _weigh(question, contrast, evidence_base="primary studies", **options)
         if primary.decides:
@@ -335,9 +348,10 @@ def _weigh(question: str, contrast: str, *, settings, designs, evidence_base, in
         return syntheses if syntheses.decides else primary
     q = QUESTIONS[question]
     if evidence is None:
-        rows, shown = _eligible_book(question, contrast, tuple(settings), tuple(designs), evidence_base, bounds_decide)
+        rows, shown = _eligible_book(question, contrast, tuple(settings), tuple(designs), evidence_base, bounds_decide,
+                                     unstated_level)
     else:
-        rows, shown = eligible(with_effects(evidence), q, contrast, settings=tuple(settings), designs=tuple(designs),
+        rows, shown = eligible(with_effects(evidence, unstated_level), q, contrast, settings=tuple(settings), designs=tuple(designs),
                                evidence_base=evidence_base, bounds_decide=bounds_decide)
     base = dict(question=question, contrast=contrast, settings=tuple(settings), evidence_base=evidence_base,
                 k=len(rows), n_studies=int(rows["study_id"].nunique()) if len(rows) else 0, level=level,
@@ -440,10 +454,10 @@ def evidence_map(frame: pd.DataFrame | None = None) -> pd.DataFrame:
 
 
 @cache
-def _book_effects() -> pd.DataFrame:
-    return with_effects(evidence_module.load_evidence())
+def _book_effects(unstated_level: float = UNSTATED_BOUND) -> pd.DataFrame:
+    return with_effects(evidence_module.load_evidence(), unstated_level)
 
 
-def book_evidence() -> pd.DataFrame:
+def book_evidence(unstated_level: float = UNSTATED_BOUND) -> pd.DataFrame:
     """The book's coded evidence with the effect columns of :func:`with_effects` (cached)."""
-    return _book_effects().copy()
+    return _book_effects(unstated_level).copy()

@@ -16,6 +16,9 @@ which the Debian build of metafor, 3.8-1, predates ``conv.wald`` for).
 ``from t``                     :math:`|\hat\theta| / |t|`
 ``from significance``          :math:`|\hat\theta| / z_{1 - \alpha/2}` for "significant at
                                :math:`\alpha`": the largest SE the statement allows
+``from significance (level     the same, for "significant" without its level: recorded at
+not printed)``                 :math:`\alpha = 0.1`, the loosest level in use (a verdict may
+                               read it at the conventional 0.05: :func:`se_from_significance`)
 ``from means and SDs``         Hedges' *g* and its large-sample SE (:func:`hedges_g`)
 ``from coefficient and         :math:`b / s_y` with SE :math:`se_b / s_y`
 outcome SD``
@@ -30,12 +33,16 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import special, stats
 
-__all__ = ["DERIVATIONS", "P_BOUNDS", "se_from_ci", "se_from_p", "se_from_t", "se_from_significance", "hedges_g",
+__all__ = ["DERIVATIONS", "UNSTATED", "UNSTATED_BOUND", "P_BOUNDS", "se_from_ci", "se_from_p", "se_from_t", "se_from_significance", "hedges_g",
            "coefficient_over_sd", "parse_inputs", "Derived", "derive", "derive_se"]
 
 #: The names of the derivations, as the evidence table's ``se_derived`` writes them.
-DERIVATIONS = ("from CI", "from p", "from t", "from significance", "from means and SDs",
+UNSTATED = "from significance (level not printed)"
+DERIVATIONS = ("from CI", "from p", "from t", "from significance", UNSTATED, "from means and SDs",
                "from coefficient and outcome SD")
+#: The level a statement of significance without its level is read at in the data: the loosest in use,
+#: so that the SE recorded is the largest any convention allows (a verdict may read it at 5%).
+UNSTATED_BOUND = 0.1
 #: The bounds a statement of significance can carry (the conventional levels).
 P_BOUNDS = (0.1, 0.05, 0.01, 0.005, 0.001, 0.0001)
 
@@ -171,7 +178,7 @@ class Derived:
     @property
     def bound_only(self) -> bool:
         """True when the SE is the largest a significance statement allows, not a measured SE."""
-        return self.how == "from significance"
+        return self.how in ("from significance", UNSTATED)
 
 
 def derive(estimate: float, *, se=None, ci_low=None, ci_high=None, ci_level=None, p=None, t_stat=None,
@@ -200,7 +207,10 @@ def derive(estimate: float, *, se=None, ci_low=None, ci_high=None, ci_level=None
     if _given(t_stat):
         return Derived(float(estimate), se_from_t(estimate, float(t_stat)), "from t")
     if _given(p_bound):
-        return Derived(float(estimate), se_from_significance(estimate, float(p_bound)), "from significance")
+        how = UNSTATED if se_derived == UNSTATED else "from significance"
+        if how == UNSTATED and float(p_bound) != UNSTATED_BOUND:
+            raise ValueError(f"a statement without its level is recorded at p_bound {UNSTATED_BOUND}, got {p_bound}")
+        return Derived(float(estimate), se_from_significance(estimate, float(p_bound)), how)
     return Derived(float(estimate), float("nan"), "none")
 
 

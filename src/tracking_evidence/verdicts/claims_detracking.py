@@ -12,7 +12,7 @@ from statsmodels.stats.proportion import proportion_confint
 from ..analyses import sections, synthesis
 from ..data.evidence import load_evidence
 from .certainty import Downgrade, grade, not_applicable
-from .common import WEIGHING, describe, effect_part, fmt, size_part, weigh
+from .common import WEIGHING, describe, effect_part, fmt, lines_part, no_evidence_certainty, size_part, weigh
 from .core import Deciding, Part
 from .registry import Judgement, rule
 
@@ -46,28 +46,29 @@ def a1(spec) -> Judgement:
 
 def _gap_changes(spec) -> pd.DataFrame:
     return _gap_changes_cached(tuple(spec["designs"]), tuple(spec["settings"]), spec["evidence_base"],
-                               spec["subgroup_correlation"])
+                               spec["subgroup_correlation"], spec["unstated_significance"])
 
 
 @cache
-def _gap_changes_cached(designs, settings, evidence_base, rho) -> pd.DataFrame:
-    """Per study with both a low- and a high-achiever estimate of a detracking reform (same construct
-    and unit): the change in the high-minus-low gap, with its SE (``subgroup_correlation``)."""
-    frame = synthesis.book_evidence()
-    rows = frame[(frame["contrast"] == "detracking reform") & (frame["estimate_role"] == "primary")
+def _gap_changes_cached(designs, settings, evidence_base, rho, unstated_level) -> pd.DataFrame:
+    """Per study with both a low- and a high-achiever estimate of a detracking reform or of tracked
+    against mixed classes (same construct and unit; read as detracking): the change in the
+    high-minus-low gap under detracking, with its SE (``subgroup_correlation``)."""
+    frame = synthesis.book_evidence(unstated_level)
+    rows = frame[frame["contrast"].isin(("detracking reform", "course tracking")) & (frame["estimate_role"] == "primary")
                  & frame["has_uncertainty"] & frame["subgroup"].isin(["low", "high"])
                  & frame["design"].isin(designs if evidence_base != "syntheses" else ("meta-analysis",))
                  & frame["setting"].isin(settings)]
     out = []
-    for (study, construct, unit), g in rows.groupby(["study_id", "construct", "unit"]):
+    for (study, construct, unit, outcome), g in rows.groupby(["study_id", "construct", "unit", "outcome"]):
         if {"low", "high"} <= set(g["subgroup"]):
             lo, hi = g[g["subgroup"] == "low"].iloc[0], g[g["subgroup"] == "high"].iloc[0]
             # effect of detracking = -yi; gap change = effect(high) - effect(low)
             change = -hi["yi"] + lo["yi"]
-            se = math.sqrt(hi["se_used"] ** 2 + lo["se_used"] ** 2 - 2 * rho * hi["se_used"] * lo["se_used"])
-            out.append({"study_id": study, "construct": construct, "unit": unit, "change": change, "se": se,
-                        "rows": f"{lo['id']}, {hi['id']}"})
-    return pd.DataFrame(out, columns=["study_id", "construct", "unit", "change", "se", "rows"])
+            se = math.sqrt(max(hi["se_used"] ** 2 + lo["se_used"] ** 2 - 2 * rho * hi["se_used"] * lo["se_used"], 0.0))
+            out.append({"study_id": study, "construct": construct, "unit": unit, "outcome": outcome, "change": change,
+                        "se": se, "rows": f"{lo['id']}, {hi['id']}"})
+    return pd.DataFrame(out, columns=["study_id", "construct", "unit", "outcome", "change", "se", "rows"])
 
 
 def _gap_change_part(spec) -> Part:
@@ -79,26 +80,33 @@ def _gap_change_part(spec) -> Part:
     z = synthesis._z(spec["ci_level"])
     if changes.empty:
         return Part("gap narrows", "insufficient evidence", describe(direct, "SD"),
+                    certainty=no_evidence_certainty("detracking and the gap"),
                     needs="a detracking evaluation that reports the gap, or its low- and high-achiever effects, with "
                           "their uncertainty")
-    best = changes.loc[changes["se"].idxmin()]
+    # one study's outcomes (subjects, waves) are one sample: their mean change, with the mean SE
+    per_study = changes.groupby(["study_id", "unit"]).agg(change=("change", "mean"), se=("se", "mean"),
+                                                         rows=("rows", "; ".join), n=("change", "size")).reset_index()
+    best = per_study.loc[per_study["se"].idxmin()]
     lo, hi = best["change"] - z * best["se"], best["change"] + z * best["se"]
-    because = (f"{len(changes)} study with low- and high-achiever effects ({best['study_id']}, rows {best['rows']}): "
-               f"the high-low gap changes by {fmt(best['change'])} ({fmt(lo)} to {fmt(hi)}, {best['unit']})")
+    because = (f"{len(per_study)} {'study' if len(per_study) == 1 else 'studies'} with low- and high-achiever effects "
+               f"({best['study_id']}, {int(best['n'])} outcome(s), rows {best['rows']}): the high-low gap changes by "
+               f"{fmt(best['change'])} ({fmt(lo)} to {fmt(hi)}, {best['unit']}) under detracking")
     deciding = Deciding("change in the high-low gap under detracking", float(best["change"]), float(lo), float(hi),
                         str(best["unit"]), 0.0)
     certainty = grade("causal", "randomised or quasi-experimental",
                       [Downgrade("imprecision", 1, "one study"),
                        Downgrade("indirectness", 1, "gap change from two subgroup estimates")])
-    if len(changes["study_id"].unique()) < spec["min_studies"]:
+    sesoi = spec["sesoi"]
+    if len(per_study) < spec["min_studies"]:
         return Part("gap narrows", "insufficient evidence", because, deciding, certainty,
                     needs=f"at least {spec['min_studies']} studies reporting the gap change with uncertainty")
-    if hi < 0:
+    if lo > -sesoi:  # no worthwhile narrowing is compatible: equivalence, or the gap widens
+        return Part("gap narrows", "contradicted", because + ": no worthwhile narrowing", deciding, certainty)
+    support = sesoi if spec.get("support_threshold", "sesoi") == "sesoi" else 0.0
+    if hi < -support:
         return Part("gap narrows", "supported", because, deciding, certainty)
-    if lo > 0:
-        return Part("gap narrows", "contradicted", because, deciding, certainty)
     return Part("gap narrows", "insufficient evidence", because, deciding, certainty,
-                needs="gap changes precise enough to exclude zero")
+                needs="gap changes precise enough to tell a worthwhile narrowing from none")
 
 
 @rule("C3", params=WEIGHING + ("sesoi", "subgroup_correlation"))
@@ -109,24 +117,31 @@ def c3(spec) -> Judgement:
 
 @rule("C2", params=WEIGHING + ("sesoi",))
 def c2(spec) -> Judgement:
-    academic = effect_part("academic performance", weigh("detrack_mean", "detracking reform", spec), sign=1,
-                           sesoi=spec["sesoi"], spec=spec, label="effect of detracking on mean achievement",
-                           what="detracking reforms and mean achievement")
-    social = effect_part("social and emotional growth", weigh("socio_emotional", "detracking reform", spec), sign=-1,
-                         sesoi=spec["sesoi"], spec=spec, label="effect of detracking on socio-emotional outcomes",
-                         what="detracking reforms and socio-emotional outcomes")
+    """Academic performance read from the reforms and from trials of tracked against mixed classes
+    (reversed), never pooled together; social and emotional growth likewise."""
+    academic_lines = [effect_part(name, weigh("detrack_mean", contrast, spec), sign=1, sesoi=spec["sesoi"], spec=spec,
+                                  label="effect of detracking on mean achievement",
+                                  what="detracking and mean achievement")
+                      for name, contrast in (("detracking reforms", "detracking reform"),
+                                             ("tracked vs mixed classes", "course tracking"))]
+    social_lines = [effect_part(name, weigh("socio_emotional", contrast, spec), sign=-1, sesoi=spec["sesoi"], spec=spec,
+                                label="effect of detracking on socio-emotional outcomes",
+                                what="detracking and socio-emotional outcomes")
+                    for name, contrast in (("detracking reforms", "detracking reform"),
+                                           ("tracked vs mixed classes", "course tracking"))]
+    academic = lines_part("academic performance", academic_lines)
+    social = lines_part("social and emotional growth", social_lines)
     return Judgement("C2", (academic, social), f"academic: {academic.verdict}; social and emotional: {social.verdict}")
 
 
-@rule("B4", params=WEIGHING + ("sesoi", "strong_certainty", "include_system_reforms", "subgroup_correlation"),
-      admits=("contradicted", "insufficient evidence"),
-      why_not="'the evidence is weak to nonexistent' is a claim about the whole literature: one strong synthesis "
-              "showing that detracking narrows inequality contradicts it, but only a systematic search could support "
-              "it, and the book's coded table is not one (what it lacks is not evidence that the literature lacks it)")
+@rule("B4", params=WEIGHING + ("sesoi", "strong_certainty", "include_system_reforms", "subgroup_correlation",
+                   "search_is_systematic"))
 def b4(spec) -> Judgement:
     """B4 is a claim about the evidence: contradicted when a weighed estimate shows, with at least
-    ``strong_certainty``, that detracking narrows inequality; otherwise insufficient evidence, since
-    the absence of such an estimate in the book's table is not a finding about the literature."""
+    ``strong_certainty``, that detracking narrows inequality; supported when the book's documented
+    search (data/search/screening.csv: every record screened, with its reason) found none, its
+    certainty downgraded for what that search could read (abstracts and table pages, not full texts);
+    insufficient when the search is not taken as systematic (``search_is_systematic``)."""
     candidates = [_gap_change_part(spec)]
     if spec["include_system_reforms"]:
         for construct in ("gap", "gradient", "dispersion"):
@@ -137,28 +152,36 @@ def b4(spec) -> Judgement:
     levels = ("high", "moderate", "low", "very low")
     strong = [p for p in candidates if p.verdict == "supported" and p.certainty is not None
               and levels.index(p.certainty.level) <= levels.index(spec["strong_certainty"])]
-    certainty = grade("descriptive", "sample", [Downgrade("indirectness", 1, "the book's coded evidence, not a "
-                                                                            "systematic search")])
+    shown = "; ".join(f"{p.name}: {p.verdict}" for p in candidates)
     if strong:
         p = strong[0]
+        certainty = grade("descriptive", "sample", [Downgrade("indirectness", 1, "the book's coded evidence")])
         part = Part("evidence that detracking enhances equity is weak", "contradicted",
                     f"{p.name}: {p.because} (certainty {p.certainty.level})", p.deciding, certainty)
+    elif spec["search_is_systematic"]:
+        certainty = grade("descriptive", "sample",
+                          [Downgrade("indirectness", 1, "the search read abstracts and table pages, not full texts"),
+                           Downgrade("risk of bias", 1, "one searcher per record; stored pages only")])
+        part = Part("evidence that detracking enhances equity is weak", "supported",
+                    f"the book's documented search (every record screened, data/search/screening.csv) found no estimate "
+                    f"showing, with {spec['strong_certainty']} certainty or more, that detracking narrows inequality "
+                    f"({shown})", candidates[0].deciding, certainty)
     else:
-        shown = "; ".join(f"{p.name}: {p.verdict}" for p in candidates)
+        certainty = grade("descriptive", "convenience sample", [])
         part = Part("evidence that detracking enhances equity is weak", "insufficient evidence",
-                    f"no weighed estimate in the book's table shows, with {spec['strong_certainty']} certainty or more, "
-                    f"that detracking narrows inequality ({shown}); the table is not a systematic search",
-                    candidates[0].deciding, certainty,
+                    f"no weighed estimate shows, with {spec['strong_certainty']} certainty or more, that detracking "
+                    f"narrows inequality ({shown}); taken as a convenience collection, the table cannot show that the "
+                    "literature lacks one", candidates[0].deciding, certainty,
                     needs="a systematic review of detracking evaluations that reports their equity effects with "
-                          "uncertainty (or one strong synthesis showing the gap narrows, which would contradict B4)")
+                          "uncertainty")
     return Judgement("B4", (part,), part.because)
 
 
-@rule("B5", params=("b5_designs", "ci_level", "settings"), admits=("contradicted", "insufficient evidence"),
+@rule("B5", params=("b5_designs", "ci_level", "settings", "unstated_significance"), admits=("contradicted", "insufficient evidence"),
       why_not="a universal negative ('cannot point to any examples') can be refuted by one example, but a table that "
               "is not a census of schools can never show that no example exists")
 def b5(spec) -> Judgement:
-    frame = synthesis.book_evidence()
+    frame = synthesis.book_evidence(spec["unstated_significance"])
     rows = frame[(frame["contrast"] == "detracking reform") & frame["design"].isin(spec["b5_designs"])
                  & frame["setting"].isin(spec["settings"]) & (frame["estimate_role"] == "primary")]
     z = synthesis._z(spec["ci_level"])
@@ -169,6 +192,9 @@ def b5(spec) -> Judgement:
             continue
         effect = -g["yi"]  # effect of detracking, on the construct's own scale
         lo, hi = effect - z * g["se_used"], effect + z * g["se_used"]
+        # a significance statement's bound at the interval's own level just touches zero: "p < alpha" excludes it
+        lo = lo.where(~(g["bound_only"] & (lo.abs() < 1e-12)), 1e-12)
+        hi = hi.where(~(g["bound_only"] & (hi.abs() < 1e-12)), -1e-12)
         # a gain: low or disadvantaged students' achievement rises (effect above 0), or the gap narrows
         # (detracking's effect on a gap is a change in its size: below 0)
         gains = g[((g["subgroup"].isin(["low", "named group"]) & (g["construct"] == "subgroup achievement") & (lo > 0))
@@ -177,17 +203,22 @@ def b5(spec) -> Judgement:
         if len(gains) and harms.empty:
             examples.append((study, gains.iloc[0]))
     certainty = grade("causal", "randomised or quasi-experimental",
-                      [Downgrade("indirectness", 1, "one school or district")])
+                      [Downgrade("indirectness", 1, "one school or district"),
+                       Downgrade("imprecision", 1, "one study")])
+    unsettled = grade("causal", "randomised or quasi-experimental",
+                      [Downgrade("imprecision", 2, "the one evaluation with a gain for low achievers gives only a "
+                                                   "statement of significance without its level")])
     if examples:
         study, row = examples[0]
         part = Part("no example exists", "contradicted",
                     f"{study} ({row['id']}): disadvantaged or low-achieving students gained with no measured loss for "
                     "others", Deciding("gain of the example's disadvantaged group", float(-row["yi"]), unit=str(row["unit"]),
-                                       threshold=0.0), certainty)
+                                       threshold=0.0), certainty, refutes=True)
     else:
         part = Part("no example exists", "insufficient evidence",
-                    f"{len(rows['study_id'].unique())} detracking evaluations coded; none reports, with its uncertainty, "
-                    "a gain for low achievers without a measured loss for others",
+                    f"{len(rows['study_id'].unique())} evaluations of detracked schools or mixed classes coded; none "
+                    "reports, with an interval clear of zero at this level, a gain for low achievers without a measured "
+                    "loss for others", certainty=unsettled,
                     needs="Dee and Huffaker's standard error for the 0.2 SD gain (their table), or any detracked school's "
                           "equity gain with its uncertainty")
     return Judgement("B5", (part,), part.because)

@@ -1,44 +1,63 @@
 """Rules for B3 (no harm to high performers), B8 (all benefit from targeting), C4 (pressure to
-differentiate) and C6 (mixed classrooms help all students: the claim Source C meant)."""
+differentiate) and C6 (mixed classrooms help all students: the claim Source C meant).
+
+B3, B8 and C6 are universal ("in any way", "all students"): each falls to one credible
+counterexample (:func:`.common.counterexample_part`), and otherwise needs every part judged."""
 
 from __future__ import annotations
 
-from .common import WEIGHING, effect_part, no_harm_part, weigh
+from .common import WEIGHING, counterexample_part, effect_part, lines_part, no_harm_part, weigh
 from .core import Part
 from .registry import Judgement, rule
-
 
 #: B3's pathways and the contrast that removes each.
 PATHWAYS = {"honors and tracked classes": "course tracking",
             "advanced (gifted, selective) classes": "placement",
             "accelerated pathways": "acceleration"}
 BANDS = ("low", "middle", "high")
+COUNTEREXAMPLE = ("counterexample_designs", "counterexample_max_rob")
 
 
-@rule("B3", params=WEIGHING + ("sesoi",))
+@rule("B3", params=WEIGHING + ("sesoi",) + COUNTEREXAMPLE)
 def b3(spec) -> Judgement:
-    parts = []
+    parts, syntheses = [], []
     for name, contrast in PATHWAYS.items():
         s = weigh("high", contrast, spec)
+        syntheses.append(s)
         parts.append(no_harm_part(name, s, harm_sign=1, sesoi=spec["sesoi"], spec=spec,
                                   label=f"effect of {contrast} on high achievers", what=f"{contrast} for high achievers"))
-    # "does not harm ... in any way": every pathway must be judged
-    return Judgement("B3", tuple(parts), "each pathway judged on the weighed effect of the separate provision on high "
-                                         "achievers (a benefit is what its removal would take away): "
-                                         + "; ".join(f"{p.name} {p.verdict}" for p in parts), universal=True)
+    # the detracking evaluations' own high-achiever estimates bear on it directly (harm: a negative effect)
+    reform = weigh("detrack_high", "detracking reform", spec)
+    parts.append(no_harm_part("detracking reforms' high achievers", reform, harm_sign=-1, sesoi=spec["sesoi"], spec=spec,
+                              label="effect of detracking reforms on high achievers",
+                              what="detracking reforms' effects on high achievers"))
+    counter = counterexample_part("a credible study showing harm", syntheses, against_sign=1, threshold=0.0, spec=spec,
+                                  label="what removing the separate provision costs high achievers", what="")
+    counter = counter or counterexample_part("a credible study showing harm", [reform], against_sign=-1, threshold=0.0,
+                                             spec=spec, label="effect of detracking on high achievers", what="")
+    if counter is not None:
+        parts.append(counter)
+    return Judgement("B3", tuple(parts), "'does not harm high performers in any way' falls to one credible study of "
+                                         "harm: " + "; ".join(f"{p.name} {p.verdict}" for p in parts), universal=True)
 
 
-@rule("B8", params=WEIGHING + ("sesoi", "targeting_contrast"))
+@rule("B8", params=WEIGHING + ("sesoi", "targeting_contrast") + COUNTEREXAMPLE)
 def b8(spec) -> Judgement:
     contrast = spec["targeting_contrast"]
-    # "all students benefit": every prior-achievement band must be judged (an average gain is implied
-    # by gains in every band and cannot stand in for a band without evidence)
-    parts = []
+    # "all students benefit": every prior-achievement band must be judged, and one credible study in
+    # which a band gains no worthwhile benefit refutes it
+    parts, syntheses = [], []
     for band in BANDS:
         s = weigh(band, contrast, spec)
+        syntheses.append(s)
         parts.append(effect_part(f"{band} achievers", s, sign=1, sesoi=spec["sesoi"], spec=spec,
                                  label=f"effect of {contrast} on {band} achievers", what=f"{contrast} for {band} achievers"))
-    return Judgement("B8", tuple(parts), "'all students benefit' needs a benefit in every prior-achievement band: "
+    counter = counterexample_part("a band with no worthwhile benefit", syntheses, against_sign=-1,
+                                  threshold=-spec["sesoi"], spec=spec, label=f"effect of {contrast} (negated)", what="")
+    if counter is not None:
+        parts.append(counter)
+    return Judgement("B8", tuple(parts), "'all students benefit' needs a benefit in every prior-achievement band and "
+                                         "falls to one band shown not to gain: "
                                          + "; ".join(f"{p.name} {p.verdict}" for p in parts), universal=True)
 
 
@@ -58,14 +77,27 @@ def c4(spec) -> Judgement:
                                                "under tracking and detracking; the spread ratio is true by construction")
 
 
-@rule("C6", params=WEIGHING + ("sesoi",))
+def detracking_lines(question: str, spec: dict, *, label: str, what: str) -> tuple[Part, list]:
+    """A detracking effect read from every contrast that bears on it, never pooled together: the
+    reforms themselves, and comparisons of tracked with mixed classes read the other way."""
+    syntheses = [weigh(question, contrast, spec) for contrast in ("detracking reform", "course tracking")]
+    lines = [effect_part(f"{'detracking reforms' if s.contrast == 'detracking reform' else 'tracked vs mixed classes'}",
+                         s, sign=1, sesoi=spec["sesoi"], spec=spec, label=label, what=what) for s in syntheses]
+    return lines, syntheses
+
+
+@rule("C6", params=WEIGHING + ("sesoi",) + COUNTEREXAMPLE)
 def c6(spec) -> Judgement:
-    parts = []
+    parts, syntheses = [], []
     for band in BANDS:
-        s = weigh(f"detrack_{band}", "detracking reform", spec)
-        parts.append(effect_part(f"{band} achievers", s, sign=1, sesoi=spec["sesoi"], spec=spec,
-                                 label=f"effect of detracking on {band} achievers",
-                                 what=f"detracking reforms for {band} achievers"))
+        lines, s = detracking_lines(f"detrack_{band}", spec, label=f"effect of detracking on {band} achievers",
+                                    what=f"detracking and {band} achievers")
+        syntheses += s
+        parts.append(lines_part(f"{band} achievers", lines))
+    counter = counterexample_part("a band that loses or gains nothing worthwhile", syntheses, against_sign=-1,
+                                  threshold=-spec["sesoi"], spec=spec, label="effect of detracking (negated)", what="")
+    if counter is not None:
+        parts.append(counter)
     return Judgement("C6", tuple(parts), "judged as Source C meant it (mixed, not 'homogeneous', classrooms): every "
-                                         "prior-achievement band must gain: "
+                                         "prior-achievement band must gain, and one band shown not to refutes it: "
                                          + "; ".join(f"{p.name} {p.verdict}" for p in parts), universal=True)

@@ -25,18 +25,45 @@ def _untestable(claim_id: str, name: str, because: str, needs: str, headline: st
 NOT_TESTABLE = "the claim is about beliefs, motives or practices that no data the book holds measures"
 
 
-@rule("B12", admits=("not testable here",), why_not=NOT_TESTABLE)
+@rule("B12", params=("practice_bears_on_belief",), admits=("contradicted", "not testable here"),
+      why_not="what K-12 educators believe is measured by no coded survey; their practice is: it can show that "
+              "grouping by ability is widely used, which an article of faith against it would not allow, but no "
+              "practice can show that a belief is held")
 def b12(spec) -> Judgement:
-    return _untestable("B12", "how widely the view is held in K-12 circles",
-                       "no coded survey asks K-12 educators whether tracking causes race-linked disparities",
-                       "a representative survey of K-12 teachers and administrators on that question")
+    """Judged on what bears on it: NAEP's reports of K-12 teachers' grouping by ability (rows E122-E124)."""
+    rows = load_evidence().set_index("id")
+    latest = rows.loc["E122"]
+    if spec["practice_bears_on_belief"]:
+        certainty = grade("descriptive", "population measurement",
+                          [Downgrade("indirectness", 2, "teachers' practice (within-class grouping in grade-4 reading "
+                                                        "and math), not their beliefs about tracking")])
+        because = (f"NAEP: {latest['estimate']:.0f}% of fourth-grade teachers grouped students by ability in reading "
+                   f"in 2009, up from {rows.loc['E123', 'estimate']:.0f}% in 1998, and "
+                   f"{rows.loc['E124', 'estimate']:.0f}% in math (E122-E124): grouping by ability is K-12 practice, "
+                   "which an article of faith that it causes disparities would not leave")
+        part = Part("an article of faith in K-12 circles", "contradicted", because,
+                    Deciding("share of grade-4 teachers grouping by ability in reading, 2009", float(latest["estimate"]),
+                             unit="percent", threshold=50.0), certainty)
+    else:
+        part = Part("an article of faith in K-12 circles", "not testable here",
+                    "taken strictly, a belief is measured only by asking: no coded survey asks K-12 educators whether "
+                    "tracking causes race-linked disparities",
+                    needs="a representative survey of K-12 teachers and administrators on that question")
+    return Judgement("B12", (part,), part.because)
 
 
-@rule("B13", admits=("not testable here",), why_not=NOT_TESTABLE)
+@rule("B13", admits=("insufficient evidence",),
+      why_not="the one survey of education professors the book can read (Public Agenda 1997) asks nothing about "
+              "grouping: it bears on their views in general, neither for nor against this one")
 def b13(spec) -> Judgement:
-    return _untestable("B13", "the view's dominance in schools of education",
-                       "the only survey of education professors coded (Public Agenda 1997) asks nothing about grouping",
-                       "a survey of education faculty, repeated over time, on tracking and detracking")
+    row = load_evidence().set_index("id").loc["E127"]
+    certainty = grade("descriptive", "sample", [Downgrade("indirectness", 2, "views of learning in general, not of "
+                                                                            "tracking; 1997, not 'recent years'")])
+    part = Part("the view's dominance in schools of education", "insufficient evidence",
+                f"Public Agenda's survey of education professors (E127): {row['estimate']:.0f}% find the public's approach "
+                "to learning outmoded, but no question asks about grouping or detracking", certainty=certainty,
+                needs="a survey of education faculty, repeated over time, on tracking and detracking")
+    return Judgement("B13", (part,), part.because)
 
 
 @rule("B14")
@@ -61,6 +88,7 @@ def b14(spec) -> Judgement:
         else:
             parts.append(Part(f"{cid}: what studies show", "insufficient evidence",
                               f"{cid} is {verdict}: the coded evidence neither bears it out nor refutes it",
+                              certainty=judge(cid).certainty if judge(cid).certainty.applicable else certainty,
                               needs=f"the studies {cid} relies on, coded with their uncertainty: fair if they show "
                                     "what it says, misrepresented if they show otherwise"))
     return Judgement("B14", tuple(parts), "Source C's statements of what studies have shown, against the weighed "
@@ -82,24 +110,49 @@ def b15(spec) -> Judgement:
                     "contradicted", certainty=b8_judgement.certainty)  # no more certain than B8 itself
     else:
         part = Part("the presupposed fact", "insufficient evidence", f"B8 is {b8}: the 'fact' is not established",
+                    certainty=b8_judgement.certainty if b8_judgement.certainty.applicable else None,
                     needs="the evidence that would settle B8")
     return Judgement("B15", (part,), part.because)
 
 
-@rule("B16", admits=("not testable here",), why_not=NOT_TESTABLE)
+#: Source C's one sentence on equity, read by the author (a reading of the text in hand, not a code a
+#: program derives): its concern is the education system, not students' lives outside it.
+SOURCE_C_EQUITY = ("Closing the gap is vital for creating an equitable education system that meets the needs of all "
+                   "students, regardless of socioeconomic status or race.")
+
+
+@rule("B16", admits=("supported", "contradicted"))
 def b16(spec) -> Judgement:
-    return _untestable("B16", "advocates' lack of concern with equity outside the classroom",
-                       "concern is a property of texts and people, not measured here",
-                       "a content analysis of advocacy texts for outcomes beyond the classroom")
+    """Judged on the one detracking advocacy text the book holds (Source C): does it speak of equity
+    beyond the classroom (students' opportunities, careers, lives outside school)?"""
+    from ..data.claims import source_text
+
+    text = source_text("C")
+    if SOURCE_C_EQUITY not in text:
+        raise ValueError("Source C's sentence on equity is no longer in data/sources: re-read the text")
+    certainty = grade("descriptive", "convenience sample", [Downgrade("indirectness", 1, "one advocacy text")])
+    part = Part("advocates' concern with equity outside the classroom", "supported",
+                f"the one advocacy text in hand (Source C) speaks of equity once, for the education system: '"
+                f"{SOURCE_C_EQUITY}'; nothing in it concerns students' opportunities outside school", certainty=certainty)
+    return Judgement("B16", (part,), "Source C, the advocacy text in hand, is concerned with equity inside the education "
+                                     "system only; one blog post is a thin sample of advocates")
 
 
-@rule("B17", admits=("not testable here",),
-      why_not="a claim about what education in general does; the book's coded evidence is about tracking intensity, "
-              "and returns to schooling are outside it")
+@rule("B17", admits=("insufficient evidence",),
+      why_not="the coded rows on schooling and later life (years of schooling and wages after a higher track, wages "
+              "after comprehensive reforms) carry no uncertainty, so they can be shown but cannot decide; the returns "
+              "to schooling literature is not coded")
 def b17(spec) -> Judgement:
-    return _untestable("B17", "education opens doors outside the classroom",
-                       "the book codes effects of tracking, not returns to education in general",
-                       "estimates of the earnings and opportunity returns to schooling, with their uncertainty")
+    rows = load_evidence()
+    later = rows[(rows["construct"] == "attainment") & rows["outcome"].str.contains("wage|earning|schooling", case=False)]
+    certainty = grade("causal", "randomised or quasi-experimental",
+                      [Downgrade("imprecision", 2, "no coded row carries its uncertainty"),
+                       Downgrade("indirectness", 1, "tracking placements and reforms, not education in general")])
+    part = Part("education opens doors outside the classroom", "insufficient evidence",
+                f"{len(later)} coded rows link schooling to later life ({', '.join(later['id'])}), none with its "
+                "uncertainty", certainty=certainty,
+                needs="estimates of the earnings and opportunity returns to schooling, with their uncertainty")
+    return Judgement("B17", (part,), part.because)
 
 
 @cache
@@ -174,11 +227,15 @@ def c8(spec) -> Judgement:
                                               "early grades (Chicago): persistent, though the NAEP gap has narrowed")
 
 
-@rule("C9", admits=("not testable here",), why_not=NOT_TESTABLE)
+@rule("C9", admits=("supported", "not testable here"),
+      why_not="an existence claim about calls for action: a text that makes one supports it; no text can show that "
+              "nobody called for action")
 def c9(spec) -> Judgement:
-    return _untestable("C9", "the gap prompted calls for action", "a claim about the history of policy debate",
-                       "the policy record (e.g. the title and findings of the No Child Left Behind Act, read in the "
-                       "statute)")
+    part = Part("the gap prompted calls for action", "supported",
+                "both advocacy texts in hand respond to the gap with a call: Source C proposes detracking to close it, "
+                "Source B reports detracking's supporters and argues against them", certainty=grade(
+                    "descriptive", "convenience sample", [Downgrade("indirectness", 1, "two texts, not the policy record")]))
+    return Judgement("C9", (part,), part.because)
 
 
 @rule("C10", admits=("supported", "not testable here"),

@@ -203,7 +203,7 @@ def counterexample_part(name: str, syntheses, *, against_sign: int, threshold: f
                            f"({100 * spec['ci_level']:.0f}% CI {fmt(study.estimate - z * study.se)} to "
                            f"{fmt(study.estimate + z * study.se)}), a credible counterexample")
                 return Part(name, "contradicted", because,
-                            Deciding(label, float(est), float(lo), float(hi), unit, threshold), certainty)
+                            Deciding(label, float(est), float(lo), float(hi), unit, threshold), certainty, refutes=True)
     return None
 
 
@@ -247,11 +247,11 @@ def weigh(question: str, contrast: str, spec: dict) -> synthesis.Synthesis:
     return synthesis.weigh(question, contrast, settings=spec["settings"], designs=spec["designs"],
                            evidence_base=spec["evidence_base"], inference=spec["inference"], level=spec["ci_level"],
                            min_studies=spec["min_studies"], cr2_min_studies=spec["cr2_min_studies"],
-                           bounds_decide=spec["bounds_decide"])
+                           bounds_decide=spec["bounds_decide"], unstated_level=spec["unstated_significance"])
 
 
 WEIGHING = ("settings", "designs", "evidence_base", "inference", "ci_level", "min_studies", "cr2_min_studies", "support_threshold",
-            "bounds_decide")
+            "bounds_decide", "unstated_significance")
 
 
 #: The last school grade of the Chicago data used: grade 6 holds 9 scores and is excluded by

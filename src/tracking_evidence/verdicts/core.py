@@ -16,6 +16,9 @@ of its parts, the same for every claim (:func:`combine`):
   gain" judged on one band out of three is not supported (``Judgement.universal``);
 - parts that were not judged do not move the direction; they narrow what the verdict covers, and
   the certainty grade says so (downgraded once for indirectness);
+- a universal claim falls to one credible counterexample: a part marked ``refutes`` (a single
+  study of a declared design and risk of bias whose interval lies wholly against the claim) makes
+  the claim ``contradicted`` whatever the other parts say;
 - when too few parts were judged, the claim takes the first of ``insufficient evidence``,
   ``not verified``, ``modelled``, ``not testable here`` that any part has (the most informative
   statement that can still be made).
@@ -75,6 +78,7 @@ class Part:
     certainty: object | None = None  # a tracking_evidence.verdicts.certainty.Certainty, or None
     needs: str = ""  # for an unjudged part: the number or data that would settle it
     conclusion: str = ""  # for a modelled part: the model's conclusion, which the multiverse tracks
+    refutes: bool = False  # a credible counterexample to a universal claim: the claim is contradicted
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -96,6 +100,8 @@ def combine(parts: tuple[Part, ...] | list[Part], min_coverage: float = MIN_COVE
     """The claim's verdict from its parts' verdicts (the rule in the module docstring)."""
     if not parts:
         raise ValueError("a claim needs at least one part")
+    if any(p.refutes and p.verdict == "contradicted" for p in parts):
+        return "contradicted"  # one credible counterexample refutes a universal claim, whatever the other parts
     judged = [p.verdict for p in parts if p.judged]
     settleable = [p for p in parts if p.verdict not in ("not testable here", "modelled")]
     if judged and len(judged) >= min_coverage * len(settleable):

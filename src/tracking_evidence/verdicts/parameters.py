@@ -104,6 +104,10 @@ declare("inference", "CR2", ("CR2", "model", "Knapp-Hartung"),
         "(below cr2_min_studies the model-based interval is used); the three-level model's own interval trusts it; "
         "Knapp-Hartung (a t interval on studies - 1 df) is the small-sample alternative",
         cite="pustejovsky2018small")
+declare("unstated_significance", 0.05, (0.05, 0.1),
+        "the level at which a statement of significance without its level ('significantly increased') is read: "
+        "0.05, the convention of the field; 0.1, the loosest level in use (the widest interval the words allow, as "
+        "the data record it)")
 declare("cr2_min_studies", 6, (4, 6, 10),
         "fewest studies for a CR2 interval: its Satterthwaite df fall below about 4 with fewer, where its authors "
         "find it unreliable; 4 is the permissive end, 10 the strict one", cite="pustejovsky2018small")
@@ -224,6 +228,13 @@ declare("strong_certainty", "moderate", ("moderate", "high"),
 declare("include_system_reforms", False, (False, True),
         "Source B's 'de-tracking' is US schools' removal of levels; system reforms that delayed selection abroad are a "
         "declared alternative")
+declare("search_is_systematic", True, (True, False),
+        "whether the book's documented search (a written protocol, every record screened with its reason, a PRISMA "
+        "flow) counts as a systematic search for B4's claim about the evidence; its limits (stored pages: abstracts and "
+        "table pages) downgrade the certainty; taking the table as a convenience collection is the alternative")
+declare("practice_bears_on_belief", True, (True, False),
+        "whether K-12 teachers' reported practice (NAEP: grouping by ability) bears on B12's claim about their "
+        "beliefs; strictly, only a survey of beliefs does (the alternative: not testable here)")
 declare("subgroup_correlation", 0.0, (0.0, 0.3, 0.6),
         "correlation of a study's low- and high-achiever estimates when their difference gives a gap change; "
         "unpublished, so varied from 0 (separate samples) to 0.6")

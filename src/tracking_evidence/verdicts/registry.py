@@ -79,6 +79,9 @@ class Judgement:
                                                                "no graded evidence bears on the claim")
         if not judged or self.verdict not in JUDGED:
             return not_applicable(f"the claim is {self.verdict}")
+        refuting = [p for p in self.parts if p.refutes and p.verdict == "contradicted"]
+        if refuting:  # a counterexample stands on its own study: its grade, not the untested parts', applies
+            return lowest(p.certainty for p in refuting)
         base = lowest(p.certainty for p in judged)
         if base is None:
             return not_applicable("no graded evidence")
