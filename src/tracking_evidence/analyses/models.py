@@ -159,7 +159,8 @@ def calibration() -> pd.DataFrame:
     central and epsilon 0, reproduces the weighed between-class (course tracking) effect on mean
     achievement (:func:`between_class_evidence`); its low and high ends reproduce the ends of that
     estimate's interval. Without such evidence the calibration raises ``ValueError``: alpha is not
-    silently assumed. The peer slopes are one common slope (:func:`tracking_evidence.analyses.peers.common_peer_slope`).
+    silently assumed. The peer slopes are one causal slope (:func:`tracking_evidence.analyses.peers.causal_peer_slope`),
+    not the Exam between-school association.
     """
     inputs = band_inputs()
     shares = tuple(float(inputs.loc[b, "p"]) for b in BANDS)
@@ -172,17 +173,15 @@ def calibration() -> pd.DataFrame:
 
     h_central = 0.5
     add("h", h_central, 0.0, 1.0, "assumption", "decline of the marginal targeting gain across subjects")
-    # one peer slope for every band (equal band slopes are not rejected: peers.peer_slope_equality),
-    # its range from the slope corrected for an intake reliability of 0.7 (the "phantom" contextual
-    # effect) to the top of its 95% CI; band tracks move classmates' intake outside the range any
-    # school shows (peers.extrapolation_check), so the peer term is an extrapolation
-    common = peers.common_peer_slope()
-    corrected = peers.contextual_sensitivity()
-    low = float(corrected["gamma_corrected"].min())
+    # one peer slope for every band, from causal evidence: the Boston exam-school regression
+    # discontinuity (peers' mean achievement jumps at the cutoff; achievement does not), about zero,
+    # its range the 95% interval; the Exam between-school slope is an association, not an effect
+    # (peers.extrapolation_check, peers.contextual_sensitivity), and is not the model's input
+    causal = peers.causal_peer_slope()
     for band in BANDS:
-        add(f"gamma_{band}", common["gamma"], low, common["ci_high"], "book estimate",
-            "common peer-mean slope (Exam, MixedLM); low: corrected for intake reliability 0.7; high: 95% CI top; "
-            "an extrapolation beyond observed school intakes")
+        add(f"gamma_{band}", causal["gamma"], causal["ci_low"], causal["ci_high"], "published",
+            f"causal peer-quality effect (SD per SD of peers' mean baseline), {causal['study']} ({causal['row']}); "
+            "range: its 95% interval, which includes zero")
     add("kappa", 0.5, 0.0, 1.0, "assumption",
         "SD cost of doubling the sections with the same resources: no estimate here; wide range, midpoint")
     add("epsilon", 0.0, 0.0, 1.0, "assumption",
@@ -248,6 +247,30 @@ def optimum_by_equity(weights=None, p: Params | None = None) -> pd.DataFrame:
             s_star = optimum(replace(base, alpha=float(alpha), epsilon=float(eps)))
             rows.append({"calibration": label, "epsilon": float(eps), "s_star": s_star, "regime": regime(s_star)})
     return pd.DataFrame(rows)
+
+
+def regimes_by_equity(calibration: str = "central") -> list[tuple[str, float, float]]:
+    """The optimal regime over the equity weight at one calibration (``central``, ``alpha low``,
+    ``alpha high``): ``(regime, first weight, last weight)`` runs, in order of the weight. A normative
+    claim's headline states these conditions (the break-even weights) rather than one weight's verdict."""
+    table = optimum_by_equity()
+    rows = table[table["calibration"] == calibration].sort_values("epsilon")
+    runs: list[tuple[str, float, float]] = []
+    for regime_, eps in zip(rows["regime"], rows["epsilon"]):
+        if runs and runs[-1][0] == regime_:
+            runs[-1] = (regime_, runs[-1][1], float(eps))
+        else:
+            runs.append((regime_, float(eps), float(eps)))
+    return runs
+
+
+def describe_regimes(runs) -> str:
+    """'full streaming at every equity weight from 0 to 1', 'a compromise for weights 0 to 0.28, full
+    streaming from 0.3' and the like."""
+    name = {"none": "no tracking", "full": "full streaming", "compromise": "a compromise"}
+    if len(runs) == 1:
+        return f"{name[runs[0][0]]} at every equity weight from {runs[0][1]:g} to {runs[0][2]:g}"
+    return ", ".join(f"{name[r]} for weights {a:g} to {b:g}" for r, a, b in runs)
 
 
 def central_params() -> Params:

@@ -586,6 +586,30 @@ def common_peer_slope() -> dict:
             "beta_own": own["estimate"], "n_students": fit.n_students, "n_schools": fit.n_schools}
 
 
+#: The causal peer-quality estimate the model uses (a row of data/evidence.csv): the Boston exam-school
+#: regression discontinuity, 2SLS effect of peers' mean baseline achievement (per SD) on achievement (SD),
+#: as reproduced with its SE in Mastering 'Metrics (Abdulkadiroglu, Angrist & Pathak 2014).
+CAUSAL_PEER_ROW = "E158"
+
+
+def causal_peer_slope(evidence=None, level: float = 0.95) -> dict:
+    """The causal peer-quality slope (SD of achievement per SD of peers' mean baseline achievement)
+    from the evidence table, with its interval: the model's peer term, in place of the Exam
+    between-school association, which this chapter declines to read causally."""
+    from scipy import stats as _stats
+
+    from ..data.evidence import load_evidence
+
+    rows = (evidence if evidence is not None else load_evidence()).set_index("id")
+    if CAUSAL_PEER_ROW not in rows.index:
+        raise ValueError(f"the causal peer estimate ({CAUSAL_PEER_ROW}) is not in the evidence table")
+    row = rows.loc[CAUSAL_PEER_ROW]
+    z = float(_stats.norm.ppf(0.5 + level / 2))
+    est, se = float(row["estimate"]), float(row["se"])
+    return {"gamma": est, "se": se, "ci_low": est - z * se, "ci_high": est + z * se, "row": CAUSAL_PEER_ROW,
+            "study": str(row["study"])}
+
+
 def corrected_contextual(gamma: float, beta_own: float, reliability: float, icc_intake: float) -> float:
     r"""The peer-mean slope corrected for measurement error in the student's own intake score.
 

@@ -266,4 +266,8 @@ def c5(spec) -> Judgement:
     deciding = Deciding("extra teacher FTE of detracking", extra, unit="FTE", threshold=0.0)
     conclusion = "detracking needs more teachers" if extra > 0 else "detracking needs no more teachers"
     part = Part("needs more teachers", "modelled", because, deciding, certainty, conclusion=conclusion)
-    return Judgement("C5", (part,), f"{conclusion} in the staffing model: {because}")
+    by_support = {s: float(sections.staffing_table(s)["extra_fte"].mean()) for s in sections.SUPPORTS}
+    turns = "; ".join(f"with {'no added support' if s == 'none' else s}, {'more' if fte > 0 else 'no more'} teachers "
+                      f"({fte:+.2f} FTE)" for s, fte in by_support.items())
+    return Judgement("C5", (part,), f"it turns on what detracking includes, against two tracks (averaged over grade "
+                                    f"sizes): {turns}")

@@ -36,8 +36,11 @@ def b9(spec) -> Judgement:
     part = Part("the optimum is a compromise, not zero", "modelled", because,
                 Deciding("optimal share of tracked instruction", s_star, unit="share"),
                 not_applicable("a model of value choices"), conclusion=conclusion)
-    return Judgement("B9", (part,), f"{conclusion} ({because}); whether zero is optimal turns on the equity weight, "
-                                   "a value judgement, and on evidence the book does not have")
+    cal = {"estimate": "central", "ci_low": "alpha low", "ci_high": "alpha high"}[spec["calibration_end"]]
+    conditions = models.describe_regimes(models.regimes_by_equity(cal))
+    return Judgement("B9", (part,), f"with a causal peer effect near zero, the model's optimum is {conditions} "
+                                   f"(targeting gain at the between-class evidence's {spec['calibration_end'].replace('_', ' ')}): "
+                                   "it turns on the size of the targeting gain more than on the equity weight")
 
 
 @cache

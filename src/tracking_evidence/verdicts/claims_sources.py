@@ -379,4 +379,8 @@ def c22(spec) -> Judgement:
     part = Part("the benefits are worth the effort", "modelled", because,
                 Deciding("welfare of detracking minus full streaming", value, threshold=0.0),
                 not_applicable("a model of value choices"), conclusion=conclusion)
-    return Judgement("C22", (part,), f"{conclusion}: {because}; it turns on the equity weight, a value judgement")
+    cal = {"estimate": "central", "ci_low": "alpha low", "ci_high": "alpha high"}[spec["calibration_end"]]
+    conditions = models.describe_regimes(models.regimes_by_equity(cal))
+    return Judgement("C22", (part,), f"{conclusion} at equity weight {spec['equity_weight']:g}; the model's optimum "
+                                    f"is {conditions}, so whether detracking is worth it turns on the targeting gain "
+                                    "(the between-class evidence), with the causal peer effect near zero")
