@@ -390,20 +390,42 @@ def _one_study_each(yi, vi, rows, base) -> Synthesis:
                      ci_high=estimate + z * se, inference=f"the most precise study's own ({best})", **base)
 
 
-def _pooled(yi, vi, rows, base, inference: str, level: float, cr2_min_studies: int) -> Synthesis:
-    from ..stats import pool, pool_multilevel, robust  # noqa: PLC0415  (the engine; imported where used)
+@cache
+def _fit(yi: tuple, vi: tuple, studies: tuple, level: float):
+    """The three-level fit of one set of rows (cached: the multiverse asks for the same rows under many
+    specifications that differ only in how the interval is built)."""
+    from ..stats import pool_multilevel  # noqa: PLC0415  (the engine; imported where used)
 
+    return pool_multilevel(np.array(yi), np.array(vi), np.array(studies, dtype=object), level=level)
+
+
+@cache
+def _robust(yi: tuple, vi: tuple, studies: tuple, level: float):
+    from ..stats import robust  # noqa: PLC0415
+
+    return robust(_fit(yi, vi, studies, level), np.array(studies, dtype=object), vcov="CR2", level=level)
+
+
+@cache
+def _knapp_hartung(yi: tuple, vi: tuple, level: float):
+    from ..stats import pool  # noqa: PLC0415
+
+    return pool(np.array(yi), np.array(vi), method="REML", knha=True, level=level)
+
+
+def _pooled(yi, vi, rows, base, inference: str, level: float, cr2_min_studies: int) -> Synthesis:
     studies = rows["study_id"].to_numpy()
+    key = (tuple(map(float, yi)), tuple(map(float, vi)), tuple(map(str, studies)))
     n = base["n_studies"]
-    model = pool_multilevel(yi, vi, studies, level=level)
+    model = _fit(*key, level)
     estimate = float(model.coef[0])
     sigma2 = float(model.sigma2_study + model.sigma2_within)
     if inference == "CR2" and n >= cr2_min_studies:
-        r = robust(model, studies, vcov="CR2", level=level)
+        r = _robust(*key, level)
         se, lo, hi, df = float(r.se[0]), float(r.ci_low[0]), float(r.ci_high[0]), float(r.df[0])
         crit, used = float(stats.t.ppf(0.5 + level / 2, df)), f"CR2 (Satterthwaite df {df:.1f})"
     elif inference == "Knapp-Hartung" and len(set(studies)) == len(studies):
-        kh = pool(yi, vi, method="REML", knha=True, level=level)
+        kh = _knapp_hartung(key[0], key[1], level)
         estimate, se, lo, hi, df = kh.estimate, kh.se, kh.ci_low, kh.ci_high, float(kh.df)
         crit, used = float(stats.t.ppf(0.5 + level / 2, df)), f"Knapp-Hartung (t, {kh.df} df)"
         sigma2 = float(kh.tau2)

@@ -12,7 +12,7 @@ from statsmodels.stats.proportion import proportion_confint
 from ..analyses import sections, synthesis
 from ..data.evidence import load_evidence
 from .certainty import Downgrade, grade, not_applicable
-from .common import WEIGHING, describe, effect_part, fmt, lines_part, no_evidence_certainty, size_part, weigh
+from .common import TOUCH, WEIGHING, describe, effect_part, fmt, lines_part, no_evidence_certainty, size_part, weigh
 from .core import Deciding, Part
 from .registry import Judgement, rule
 
@@ -193,8 +193,8 @@ def b5(spec) -> Judgement:
         effect = -g["yi"]  # effect of detracking, on the construct's own scale
         lo, hi = effect - z * g["se_used"], effect + z * g["se_used"]
         # a significance statement's bound at the interval's own level just touches zero: "p < alpha" excludes it
-        lo = lo.where(~(g["bound_only"] & (lo.abs() < 1e-12)), 1e-12)
-        hi = hi.where(~(g["bound_only"] & (hi.abs() < 1e-12)), -1e-12)
+        lo = lo.where(~(g["bound_only"] & (lo.abs() < TOUCH)), TOUCH)
+        hi = hi.where(~(g["bound_only"] & (hi.abs() < TOUCH)), -TOUCH)
         # a gain: low or disadvantaged students' achievement rises (effect above 0), or the gap narrows
         # (detracking's effect on a gap is a change in its size: below 0)
         gains = g[((g["subgroup"].isin(["low", "named group"]) & (g["construct"] == "subgroup achievement") & (lo > 0))

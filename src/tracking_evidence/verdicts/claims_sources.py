@@ -121,7 +121,10 @@ SOURCE_C_EQUITY = ("Closing the gap is vital for creating an equitable education
                    "students, regardless of socioeconomic status or race.")
 
 
-@rule("B16", admits=("supported", "contradicted"))
+@rule("B16", admits=("supported",),
+      why_not="judged on the one detracking advocacy text the book holds (Source C), which speaks of equity only "
+              "inside the education system; another advocate's text that speaks of students' lives outside school "
+              "would contradict it, and the book holds none")
 def b16(spec) -> Judgement:
     """Judged on the one detracking advocacy text the book holds (Source C): does it speak of equity
     beyond the classroom (students' opportunities, careers, lives outside school)?"""
@@ -227,7 +230,7 @@ def c8(spec) -> Judgement:
                                               "early grades (Chicago): persistent, though the NAEP gap has narrowed")
 
 
-@rule("C9", admits=("supported", "not testable here"),
+@rule("C9", admits=("supported",),
       why_not="an existence claim about calls for action: a text that makes one supports it; no text can show that "
               "nobody called for action")
 def c9(spec) -> Judgement:
@@ -248,12 +251,18 @@ def c10(spec) -> Judgement:
     return Judgement("C10", (part,), part.because)
 
 
+@cache
+def _judged(claim_id: str, spec: tuple) -> Judgement:
+    """Another claim's judgement at a specification (cached: C11 asks for the same ones under many of its own)."""
+    return judge(claim_id, **dict(spec))
+
+
 @rule("C11", params=WEIGHING + ("sesoi", "subgroup_correlation"))
 def c11(spec) -> Judgement:
-    sub = {k: spec[k] for k in WEIGHING + ("sesoi",)}
-    parts = list(judge("C2", **sub).parts)
-    parts += [p for p in judge("C6", **sub).parts if p.name == "low achievers"]
-    parts += list(judge("C3", **sub, subgroup_correlation=spec["subgroup_correlation"]).parts)
+    sub = tuple((k, spec[k]) for k in WEIGHING + ("sesoi",))
+    parts = list(_judged("C2", sub).parts)
+    parts += [p for p in _judged("C6", sub).parts if p.name == "low achievers"]
+    parts += list(_judged("C3", sub + (("subgroup_correlation", spec["subgroup_correlation"]),)).parts)
     return Judgement("C11", tuple(parts), "'shown to have several benefits': each benefit judged on the weighed "
                                           "evidence: " + "; ".join(f"{p.name} {p.verdict}" for p in parts))
 

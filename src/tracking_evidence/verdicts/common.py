@@ -43,7 +43,7 @@ from .core import Deciding, Part
 from .parameters import param
 
 __all__ = ["effect_part", "no_harm_part", "counterexample_part", "lines_part", "study_estimates", "size_part",
-           "synthesis_certainty", "no_evidence_certainty", "certainty_of", "describe", "fmt", "WEIGHING", "weigh",
+           "synthesis_certainty", "no_evidence_certainty", "certainty_of", "clears", "TOUCH", "describe", "fmt", "WEIGHING", "weigh",
            "LAST_GRADE", "egsingle_gaps", "pilot_numbers"]
 
 
@@ -101,6 +101,16 @@ def no_evidence_certainty(what: str):
     return Certainty("very low", "very low", f"no eligible estimate with uncertainty ({what})")
 
 
+#: An interval built on a significance statement's bound touches zero exactly at the statement's own
+#: level ("p < alpha" excludes it): a floating-point tolerance, not a threshold of judgement.
+TOUCH = 1e-12
+
+
+def clears(lo: float, threshold: float, bound_only: bool) -> bool:
+    """The interval's lower end lies above ``threshold`` (for a significance bound at zero: touches it)."""
+    return lo > threshold or (bound_only and threshold == 0 and lo >= -TOUCH)
+
+
 def certainty_of(s: Synthesis, threshold: float, spec: dict, what: str, indirect=()):
     """The grade of a part judged on ``s``: very low when no estimate bears on it."""
     if s.status == "no study":
@@ -138,7 +148,7 @@ def effect_part(name: str, s: Synthesis, *, sign: int, sesoi: float, spec: dict,
         part = Part(name, "contradicted", f"{describe(s, unit)}: {kind}", _deciding(s, label, sign, sesoi, unit),
                     synthesis_certainty(s, sesoi * sign, spec, indirect))
         return part
-    if lo > support or (s.bound_only and support == 0.0 and lo >= -1e-12):
+    if clears(lo, support, s.bound_only):
         return Part(name, "supported", describe(s, unit), _deciding(s, label, sign, support, unit),
                     synthesis_certainty(s, support * sign, spec, indirect))
     return _insufficient(name, s, label, sign, support, unit, what, spec, indirect)
@@ -151,7 +161,7 @@ def no_harm_part(name: str, s: Synthesis, *, harm_sign: int, sesoi: float, spec:
     if not s.decides:
         return _insufficient(name, s, label, harm_sign, sesoi, unit, what, spec, indirect)
     est, lo, hi = _in_direction(s, harm_sign)
-    if lo > threshold or (s.bound_only and threshold == 0.0 and lo >= -1e-12):
+    if clears(lo, threshold, s.bound_only):
         return Part(name, "contradicted", f"{describe(s, unit)}: harm shown", _deciding(s, label, harm_sign, threshold,
                     unit), synthesis_certainty(s, threshold * harm_sign, spec, indirect))
     if hi < sesoi:
@@ -169,13 +179,23 @@ def study_estimates(s: Synthesis) -> pd.DataFrame:
     whether its SE is only a significance bound."""
     if not len(s.rows):
         return pd.DataFrame(columns=["study_id", "estimate", "se", "design", "rob", "rows", "bound_only"])
-    q = synthesis.QUESTIONS[s.question]
-    frame = s.rows.assign(effect=q.sign * s.rows["yi"], se=s.rows["se_used"])
-    out = frame.groupby("study_id").agg(
-        estimate=("effect", "mean"), se=("se", "mean"), design=("design", "first"),
-        rob=("risk_of_bias", lambda r: max(r, key=_ROB_ORDER.index)), rows=("id", ", ".join),
-        bound_only=("bound_only", "all")).reset_index()
-    return out
+    r = s.rows
+    return _study_estimates(synthesis.QUESTIONS[s.question].sign, tuple(r["study_id"]), tuple(r["id"]),
+                            tuple(map(float, r["yi"])), tuple(map(float, r["se_used"])), tuple(r["design"]),
+                            tuple(r["risk_of_bias"]), tuple(map(bool, r["bound_only"])))
+
+
+@cache
+def _study_estimates(sign, studies, ids, yi, se, designs, robs, bound_only) -> pd.DataFrame:
+    # cached on the rows themselves: many specifications select the same rows
+    out = []
+    for study in dict.fromkeys(studies):
+        idx = [i for i, st in enumerate(studies) if st == study]
+        out.append({"study_id": study, "estimate": sign * sum(yi[i] for i in idx) / len(idx),
+                    "se": sum(se[i] for i in idx) / len(idx), "design": designs[idx[0]],
+                    "rob": max((robs[i] for i in idx), key=_ROB_ORDER.index), "rows": ", ".join(ids[i] for i in idx),
+                    "bound_only": all(bound_only[i] for i in idx)})
+    return pd.DataFrame(out)
 
 
 def counterexample_part(name: str, syntheses, *, against_sign: int, threshold: float, spec: dict, label: str,
@@ -194,8 +214,7 @@ def counterexample_part(name: str, syntheses, *, against_sign: int, threshold: f
                 continue
             est = against_sign * study.estimate
             lo, hi = est - z * study.se, est + z * study.se
-            beyond = lo > threshold or (study.bound_only and threshold == 0.0 and lo >= -1e-12)
-            if beyond:
+            if clears(lo, threshold, study.bound_only):
                 certainty = grade("causal", "randomised or quasi-experimental",
                                   [Downgrade("imprecision", 1, "one study"),
                                    Downgrade("indirectness", 1, f"one setting ({study.study_id})")])

@@ -31,7 +31,7 @@ from .registry import Judgement, all_rules
 
 __all__ = ["Multiverse", "specifications", "run", "LIMIT", "SEED"]
 
-LIMIT = 2000
+LIMIT = 600
 SEED = 20261126
 
 declare("fragile_below", 2 / 3, (0.5, 2 / 3, 0.8),

@@ -28,6 +28,7 @@ class Param:
     reason: str
     cite: str = ""
     unit: str = ""
+    bound: str = ""  # why the range cannot go past the default on one side (a default at an end of its range)
 
     def __post_init__(self) -> None:
         if not self.values:
@@ -38,6 +39,18 @@ class Param:
             raise ValueError(f"parameter {self.name}: repeated values {self.values}")
         if not self.reason.strip():
             raise ValueError(f"parameter {self.name}: a reason is required")
+        if self.at_an_end and not self.bound.strip():
+            raise ValueError(f"parameter {self.name}: its default {self.default!r} is at an end of its range "
+                             f"{self.values}: extend the range past it, or say why it cannot go further (bound=...)")
+
+    @property
+    def numeric(self) -> bool:
+        return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.values)
+
+    @property
+    def at_an_end(self) -> bool:
+        """A numeric default at the lowest or highest of its values (the range then reaches one side only)."""
+        return self.numeric and len(self.values) > 1 and self.default in (min(self.values), max(self.values))
 
     @property
     def range_text(self) -> str:
@@ -59,11 +72,12 @@ _CATALOGUE: dict[str, Param] = {}
 PARAMETERS = MappingProxyType(_CATALOGUE)
 
 
-def declare(name: str, default, values, reason: str, cite: str = "", unit: str = "") -> Param:
-    """Declare a parameter (once: a second declaration of the same name is an error)."""
+def declare(name: str, default, values, reason: str, cite: str = "", unit: str = "", bound: str = "") -> Param:
+    """Declare a parameter (once: a second declaration of the same name is an error). A numeric
+    default at an end of its range needs ``bound``: why the range cannot go further that way."""
     if name in _CATALOGUE:
         raise ValueError(f"parameter {name} is already declared")
-    declared = Param(name, default, tuple(values), reason, cite, unit)
+    declared = Param(name, default, tuple(values), reason, cite, unit, bound)
     _CATALOGUE[name] = declared
     return declared
 
@@ -98,7 +112,8 @@ declare("ci_level", 0.95, (0.90, 0.95, 0.99),
         "0.90 and 0.99 bracket it")
 declare("min_studies", 1, (1, 2, 3),
         "fewest independent studies with uncertainty an answer needs: one good study can decide, its certainty "
-        "downgraded for imprecision (GRADE rates a single trial); 2 and 3 are the stricter alternatives")
+        "downgraded for imprecision (GRADE rates a single trial); 2 and 3 are the stricter alternatives",
+        bound="one study is the least evidence there is: the range cannot be more permissive")
 declare("inference", "CR2", ("CR2", "model", "Knapp-Hartung"),
         "CR2 cluster-robust SEs with Satterthwaite df do not trust the assumed dependence structure but need studies "
         "(below cr2_min_studies the model-based interval is used); the three-level model's own interval trusts it; "
@@ -107,7 +122,8 @@ declare("inference", "CR2", ("CR2", "model", "Knapp-Hartung"),
 declare("unstated_significance", 0.05, (0.05, 0.1),
         "the level at which a statement of significance without its level ('significantly increased') is read: "
         "0.05, the convention of the field; 0.1, the loosest level in use (the widest interval the words allow, as "
-        "the data record it)")
+        "the data record it)",
+        bound="reading an unstated level below 5% would claim more precision than the words give")
 declare("cr2_min_studies", 6, (4, 6, 10),
         "fewest studies for a CR2 interval: its Satterthwaite df fall below about 4 with fewer, where its authors "
         "find it unreliable; 4 is the permissive end, 10 the strict one", cite="pustejovsky2018small")
@@ -146,7 +162,8 @@ declare("min_coverage", 0.5, (0.5, 2 / 3, 1.0),
         "a compound claim is judged only if its judged parts are at least this share of the parts data could settle; "
         "the one rule that combines parts, the same for every claim (tracking_evidence.verdicts.core.combine); a "
         "third is not in the range: one part of three cannot stand for the claim. Claims quantified over every "
-        "member ('all students', 'at all levels', 'in any way') need every part judged, whatever this value")
+        "member ('all students', 'at all levels', 'in any way') need every part judged, whatever this value",
+        bound="below a half, fewer parts than not would stand for the claim (a referee struck a third)")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -219,7 +236,7 @@ declare("tracking_contrast", "system tracking", ("system tracking", "course trac
 
 declare("many_countries", 5, (3, 5, 10),
         "'many countries': at least this many with tracking documented at or before secondary age; 3 to 10")
-declare("secondary_age_max", 16, (15, 16),
+declare("secondary_age_max", 16, (15, 16, 18),
         "the last age of first selection that still counts as 'at the secondary school level' (upper secondary "
         "starts at 15 or 16)")
 declare("almost_all", 0.8, (0.67, 0.8, 0.9),
@@ -238,7 +255,8 @@ declare("practice_bears_on_belief", True, (True, False),
         "beliefs; strictly, only a survey of beliefs does (the alternative: not testable here)")
 declare("subgroup_correlation", 0.0, (0.0, 0.3, 0.6),
         "correlation of a study's low- and high-achiever estimates when their difference gives a gap change; "
-        "unpublished, so varied from 0 (separate samples) to 0.6")
+        "unpublished, so varied from 0 (separate samples) to 0.6",
+        bound="estimates for different students are not negatively correlated: no mechanism makes them so")
 declare("staffing_support", "common prep period", sections.SUPPORTS,
         "what detracking includes: the supports the evaluated reforms added (Sequoia Union's common prep period, "
         "Chicago's double dose) or none")
