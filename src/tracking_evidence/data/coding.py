@@ -20,9 +20,11 @@ from statsmodels.stats.inter_rater import cohens_kappa
 
 from .datasets import DataError, data_dir
 
-__all__ = ["KAPPA_FIELDS", "load_coding", "load_resolutions", "agreement", "disagreements", "check_resolved"]
+__all__ = ["KAPPA_FIELDS", "load_coding", "load_resolutions", "agreement", "disagreements", "check_resolved", "row_round"]
 
-KAPPA_FIELDS = ("setting", "contrast", "construct", "subgroup", "direction", "sign_more_tracking")
+KAPPA_FIELDS = ("setting", "contrast", "construct", "subgroup", "direction", "sign_more_tracking", "higher_is_better")
+#: Rows of the first round (E001-E156); later rows come from the documented second search.
+FIRST_ROUND_LAST = 156
 CHECKED_FIELDS = KAPPA_FIELDS + ("study_id", "direction_words")
 
 
@@ -72,14 +74,26 @@ def _study_pairs(ids: pd.Series) -> set[tuple[str, str]]:
     return {tuple(sorted(pair)) for members in groups for pair in combinations(members, 2)}
 
 
-def agreement(folder: Path | None = None) -> pd.DataFrame:
+def row_round(ids) -> pd.Series:
+    """'first round' or 'second search' for each row id."""
+    ids = pd.Index(ids)
+    return pd.Series(["first round" if int(i[1:]) <= FIRST_ROUND_LAST else "second search" for i in ids], index=ids)
+
+
+def agreement(folder: Path | None = None, rows: str | None = None) -> pd.DataFrame:
     """Per field: rows, share of agreement, Cohen's kappa (categorical fields) and disagreements.
 
+    ``rows``: None for every row, or ``"first round"`` / ``"second search"`` for one round's rows.
     For ``study_id``: the share of row pairs put in the same study by either coder that both put
     together (kappa does not apply: ids are names, not categories).
     """
     a, b = load_coding("a", folder), load_coding("b", folder)
     _same_rows(a, b)
+    if rows is not None:
+        keep = row_round(a.index) == rows
+        if not keep.any():
+            raise ValueError(f"no rows of the {rows!r}")
+        a, b = a[keep.to_numpy()], b[keep.to_numpy()]
     out = []
     for field in KAPPA_FIELDS:
         x, y = a[field], b[field]
