@@ -9,7 +9,7 @@ import numpy as np
 
 from .figure_data import attach
 from ..verdicts.multiverse import Multiverse, run
-from ..verdicts.parameters import param
+from ..verdicts.parameters import label, param
 
 __all__ = ["box_html", "box", "glue_claim", "spec_curve", "spec_curve_data", "badge", "VERDICT_CLASS"]
 
@@ -41,13 +41,15 @@ def box_html(m: Multiverse) -> str:
                    f"</td></tr>" for p in j.parts)
     sensitive = ""
     if m.most_sensitive_to:
-        sensitive = (f"<p class='verdict-sensitivity'>Most sensitive to <code>{html.escape(m.most_sensitive_to)}"
-                     f"</code>: {html.escape(m.flips_at)}.</p>")
+        sensitive = (f"<p class='verdict-sensitivity'>Most sensitive to {html.escape(label(m.most_sensitive_to))}: "
+                     f"{html.escape(m.flips_at)}.</p>")
+    graded = c.applicable
     return (
         f"<div class='verdict-box'>"
-        f"<p class='verdict-line'>{badge(j.verdict)} {badge(c.level, 'certainty')} {_bar(m.robustness, m.fragile)}</p>"
+        f"<p class='verdict-line'>{badge(j.verdict)} {badge(c.level, 'certainty') if graded else ''} "
+        f"{_bar(m.robustness, m.fragile)}</p>"
         f"<p class='verdict-headline'>{html.escape(j.headline)}</p>"
-        f"<p class='verdict-certainty'><strong>Certainty</strong>: {html.escape(c.text)}</p>"
+        + (f"<p class='verdict-certainty'><strong>Certainty</strong>: {html.escape(c.text)}</p>" if graded else "") +
         f"<details class='verdict-parts'><summary>{len(j.parts)} part{'s' if len(j.parts) > 1 else ''} and how each "
         f"was judged; {m.n_specifications} specifications</summary>"
         f"<div class='table-scroll'><table class='parts-table'><thead><tr><th>part</th><th>verdict</th>"

@@ -14,7 +14,7 @@ from ..data.claims import PENDING, load_claims, load_sources
 from ..data.datasets import book_path
 from ..verdicts import all_rules, multiverse
 
-__all__ = ["LEDGER_COLUMNS", "ledger", "claim_section", "chapter_link", "claims_html", "source_html"]
+__all__ = ["LEDGER_COLUMNS", "ledger", "claim_section", "chapter_link", "claims_html", "source_html", "board_html"]
 
 LEDGER_COLUMNS = ["id", "source", "type", "speaker", "claim", "quote", "chapter", "verdict", "certainty",
                   "certainty_reasons", "robustness", "n_specifications", "most_sensitive_to", "flips_at", "fragile",
@@ -114,3 +114,44 @@ def source_html(source: str, folder: Path | None = None) -> str:
         if record[field] is not None and str(record[field]).strip()
     )
     return f"<dl class='source-meta'>{items}</dl>"
+
+
+def _robustness_cell(row) -> str:
+    pct = 100 * row.robustness if row.robustness == row.robustness else 0.0
+    label = f"kept in {pct:.0f}% of {row.n_specifications} analysis choices" + (", fragile" if row.fragile else "")
+    return (f"<span class='robustness' role='img' aria-label='{html.escape(label)}'><span class='robustness-fill"
+            f"{' fragile' if row.fragile else ''}' style='width:{pct:.0f}%'></span></span>"
+            f"<span class='board-pct'>{pct:.0f}%</span>")
+
+
+def board_html(table: pd.DataFrame) -> str:
+    """The verdict board: one compact row per claim (its id, the claim in a few words, the verdict, the
+    certainty where it applies, the robustness bar); the full quote, the headline, the parts, the
+    certainty's reasons and what the verdict turns on open from the claim's own row (a ``<details>``
+    element: keyboard and tap). ``table`` is :func:`ledger`."""
+    from .boxes import badge
+
+    rows = []
+    for row in table.itertuples():
+        graded = row.certainty and row.certainty != "not applicable"
+        more = [f"<p class='board-quote'>&ldquo;{html.escape(row.quote)}&rdquo; (Source {row.source}, "
+                f"{html.escape(row.type)})</p>",
+                f"<p class='board-headline'>{html.escape(row.headline)}</p>"]
+        if graded:
+            more.append(f"<p class='board-certainty'><strong>Certainty</strong>: {html.escape(row.certainty_reasons)}</p>")
+        if row.flips_at:
+            more.append(f"<p class='board-flips'>What it turns on: {html.escape(row.flips_at)}.</p>")
+        more.append(f"<p class='board-link'>{chapter_link(row.chapter, row.id)}</p>")
+        rows.append(
+            f"<tr id='claim-{row.id.lower()}' data-id='{row.id}' data-source='{row.source}' "
+            f"data-verdict='{html.escape(row.verdict)}' data-certainty='{html.escape(row.certainty)}' "
+            f"data-type='{html.escape(row.type)}' data-robustness='{row.robustness:.4f}'>"
+            f"<td class='board-id'>{row.id}</td>"
+            f"<td class='board-claim'><details><summary>{html.escape(row.claim)}</summary>"
+            f"<div class='board-more'>{''.join(more)}</div></details></td>"
+            f"<td class='board-verdict'>{badge(row.verdict)}</td>"
+            f"<td class='board-certainty-cell'>{badge(row.certainty, 'certainty') if graded else ''}</td>"
+            f"<td class='board-robustness'>{_robustness_cell(row)}</td></tr>")
+    return ("<table id='verdict-board' class='ledger-board no-cards'><thead><tr><th>claim</th><th>in a few words "
+            "(open for the quote and why)</th><th>verdict</th><th>certainty</th><th>robustness</th></tr></thead>"
+            "<tbody>" + "".join(rows) + "</tbody></table>")

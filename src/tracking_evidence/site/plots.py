@@ -7,6 +7,8 @@ result objects of :mod:`tracking_evidence.stats.meta` and :mod:`tracking_evidenc
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -14,7 +16,8 @@ from scipy import stats
 from .figure_data import attach
 from ..stats.meta import check_inputs
 
-__all__ = ["ACCENT", "GREY", "new_figure", "forest", "caterpillar", "funnel", "pcurve_plot", "verdict_summary"]
+__all__ = ["ACCENT", "GREY", "new_figure", "forest", "caterpillar", "funnel", "pcurve_plot", "verdict_summary",
+           "question_forest", "gap_map_plot", "GRADE_COLOURS"]
 
 ACCENT = "#1f5a96"
 SECOND = "#c0504d"
@@ -242,4 +245,87 @@ def verdict_summary(table):
         tidy.append(table.assign(certainty=certainty).groupby(["source", "certainty"]).size().rename("claims")
                     .reset_index().rename(columns={"certainty": "value"}).assign(panel="certainty"))
     attach(fig, pd.concat(tidy, ignore_index=True)[["panel", "source", "value", "claims"]], layout="y")
+    return fig
+
+
+def question_forest(table: pd.DataFrame, xlabel: str = "Effect (SD)", title: str | None = None, width: float = 5.2):
+    """One question's forest plot: for each line of evidence (its name in bold across the top of its
+    block), its studies' estimates and intervals (squares), then the line's weighed estimate (a
+    diamond: pooled; an outlined square: one study or one synthesis) and, where pooled, its prediction
+    interval (a red bar). ``table`` is :func:`tracking_evidence.site.summary.forest_table`. Large type
+    and a narrow figure: it is read on a phone."""
+    if table.empty:
+        raise ValueError("nothing to draw: no line of this question has a study with uncertainty")
+    rows = len(table) + table["line"].nunique()
+    fig, ax = new_figure(figsize=(width, max(2.4, 0.42 * rows + 1.0)))
+    y, ticks, labels = rows, [], []
+    for line, group in table.groupby("line", sort=False):
+        ax.annotate(textwrap.fill(line, 44), (0.02, y), xycoords=("figure fraction", "data"), ha="left",
+                    va="center", fontsize=12, fontweight="bold", annotation_clip=False)
+        y -= 1
+        for r in group.itertuples():
+            if r.kind == "study":
+                ax.hlines(y, r.ci_low, r.ci_high, color="black", lw=1.2)
+                ax.scatter([r.estimate], [y], marker="s", s=40, color=ACCENT, zorder=3)
+                labels.append(str(r.row))
+            else:
+                if r.kind == "pooled":
+                    ax.fill([r.ci_low, r.estimate, r.ci_high, r.estimate], [y, y + 0.3, y, y - 0.3], color=ACCENT,
+                            zorder=3)
+                    if np.isfinite(r.pi_low):
+                        ax.hlines(y - 0.42, r.pi_low, r.pi_high, color=SECOND, lw=2.5)
+                else:
+                    ax.hlines(y, r.ci_low, r.ci_high, color=ACCENT, lw=2.5)
+                    ax.scatter([r.estimate], [y], marker="s", s=70, facecolor="white", edgecolor=ACCENT, lw=2,
+                               zorder=3)
+                labels.append("weighed")
+            ticks.append(y)
+            y -= 1
+    ax.axvline(0, color=GREY, lw=1, ls=":")
+    ax.set_yticks(ticks)
+    ax.set_yticklabels(labels, fontsize=12)
+    ax.tick_params(axis="x", labelsize=12)
+    ax.set_xlabel(xlabel, fontsize=12)
+    ax.set_ylim(y + 0.3, rows + 0.7)
+    if title:
+        ax.set_title(title, fontsize=13)
+    fig.tight_layout()
+    attach(fig, table, layout="y")  # rows are positions; the data are the estimates and intervals on x
+    return fig
+
+
+GRADE_COLOURS = {"high": "#1a7f37", "moderate": "#4f9a3a", "low": "#d29922", "very low": "#cf222e", "": "#d9d9d9"}
+
+
+def gap_map_plot(table: pd.DataFrame, rows, columns, width: float = 6.4):
+    """The evidence gap map: contrasts by outcome, each cell a bubble whose area is the number of studies
+    with uncertainty and whose colour is the certainty such a study's estimate starts with; an empty cell
+    is an empty circle (studies without uncertainty) or nothing (no study at all)."""
+    rows, columns = list(rows), list(columns)
+    fig, ax = new_figure(figsize=(width, 0.55 * len(rows) + 2.6))
+    biggest = max(1, int(table["studies_with_uncertainty"].max()))
+    for r in table.itertuples():
+        x, y = columns.index(r.outcome), len(rows) - 1 - rows.index(r.contrast)
+        if r.studies_with_uncertainty:
+            size = 150 + 850 * r.studies_with_uncertainty / biggest
+            ax.scatter([x], [y], s=size, color=GRADE_COLOURS[r.certainty], edgecolor="black", lw=0.6, zorder=3)
+            ax.annotate(str(r.studies_with_uncertainty), (x, y), ha="center", va="center", fontsize=11,
+                        color="white" if r.certainty in ("high", "very low", "moderate") else "black", zorder=4)
+        elif r.studies:
+            ax.scatter([x], [y], s=150, facecolor="white", edgecolor=GREY, lw=1, zorder=3)
+    ax.set_xticks(range(len(columns)))
+    ax.set_xticklabels(columns, rotation=40, ha="right", fontsize=11)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(list(reversed(rows)), fontsize=11)
+    ax.set_xlim(-0.6, len(columns) - 0.4)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    ax.grid(color=LIGHT, lw=0.6)
+    ax.set_axisbelow(True)
+    handles = [ax.scatter([], [], s=120, color=GRADE_COLOURS[g], edgecolor="black", lw=0.6, label=g)
+               for g in ("high", "moderate", "low", "very low")]
+    handles.append(ax.scatter([], [], s=120, facecolor="white", edgecolor=GREY, label="no uncertainty"))
+    ax.legend(handles=handles, title="certainty", fontsize=10, title_fontsize=10, loc="upper center",
+              bbox_to_anchor=(0.45, -0.42), ncol=3, frameon=False)
+    fig.tight_layout()
+    attach(fig, table, layout=("x", "y"))
     return fig

@@ -25,7 +25,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from .parameters import declare, param
+from .parameters import declare, label, param, value_words
 from . import store
 from .registry import Judgement, all_rules
 
@@ -144,10 +144,11 @@ def _sensitivity(rule, table: pd.DataFrame, keep: pd.Series, default_outcome: st
         else:
             outcome = rule.judge(**{name: value}).outcome
         if outcome != default_outcome:
-            return name, f"{name} = {_value_text(value)} gives {outcome}"
+            return name, f"if {label(name)} were {value_words(value)}, it would be {outcome}"
     shares = keep.groupby(table[name].map(repr)).mean()
     worst = shares.idxmin()
-    return name, f"{name} = {worst}: {100 * shares.min():.0f}% of specifications there keep {default_outcome}"
+    return name, (f"with {label(name)} at {worst}, {100 * shares.min():.0f}% of specifications keep "
+                  f"{default_outcome}")
 
 
 def _warm_group(claim_ids: tuple[str, ...]) -> int:

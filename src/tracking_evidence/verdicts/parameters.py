@@ -273,3 +273,72 @@ declare("b5_designs", ("RCT", "quasi-experimental"), (("RCT", "quasi-experimenta
 declare("targeting_contrast", "within-class grouping", ("within-class grouping", "course tracking"),
         "instruction 'highly targeted to their abilities': grouping by level inside the class is the direct case; "
         "separate classes (course tracking) target too, and are the declared alternative")
+
+
+# ----------------------------------------------------------------------------------------------
+# Each parameter in words, for readers (verdict boxes and the board say "if the smallest effect worth
+# acting on were 0.1 SD", never "sesoi = 0.1")
+# ----------------------------------------------------------------------------------------------
+
+LABELS = {
+    "ci_level": "the confidence level of the intervals",
+    "min_studies": "the fewest studies an answer needs",
+    "inference": "how a pooled interval is built",
+    "unstated_significance": "the level at which 'significant' without a level is read",
+    "cr2_min_studies": "the fewest studies for cluster-robust (CR2) intervals",
+    "bounds_decide": "whether a statement of significance alone may decide",
+    "settings": "the settings admitted",
+    "designs": "the designs admitted",
+    "evidence_base": "which evidence decides (primary studies or syntheses)",
+    "sesoi": "the smallest effect worth acting on",
+    "support_threshold": "what an interval must clear to support a claimed effect",
+    "counterexample_designs": "the designs a counterexample needs",
+    "counterexample_max_rob": "the worst risk of bias a counterexample may carry",
+    "min_coverage": "the share of a claim's parts that must be judged",
+    "gap_substantial": "the size of a 'substantial' gap",
+    "gap_meaningful": "the smallest gap that counts as underperforming",
+    "root_share": "the share of a later gap already there at entry",
+    "pilot_effect": "the effect a pilot should detect",
+    "pilot_schools": "the schools in a pilot",
+    "pilot_randomise": "what a pilot randomises",
+    "pilot_students": "the students per school in a pilot",
+    "pilot_pretest": "the pretest a pilot adjusts for",
+    "equity_weight": "the weight put on the gap between the top and the bottom",
+    "calibration_end": "where the targeting gain is set in its interval",
+    "section_cost": "the achievement cost of more sections",
+    "private_gradient": "how steeply private acceleration rises with family income",
+    "consensus_share": "the share of settings that makes a consensus",
+    "minority_share": "the share of settings on each side that makes a literature mixed",
+    "inequality_construct": "the inequality measure read",
+    "tracking_contrast": "the kind of tracking read",
+    "many_countries": "how many countries make 'many'",
+    "secondary_age_max": "the oldest age of first selection that counts as secondary",
+    "almost_all": "the share that makes 'almost all'",
+    "strong_certainty": "the certainty that makes evidence strong",
+    "include_system_reforms": "whether system reforms abroad count as detracking",
+    "search_is_systematic": "whether the book's documented search counts as systematic",
+    "practice_bears_on_belief": "whether teachers' practice bears on their beliefs",
+    "subgroup_correlation": "the correlation of a study's low- and high-achiever estimates",
+    "staffing_support": "the support detracking includes",
+    "b5_designs": "the designs an example of equitable detracking needs",
+    "targeting_contrast": "the kind of targeted instruction read",
+    "i2_large": "the heterogeneity that counts as inconsistent",
+    "min_studies_precise": "the fewest studies that are not imprecise",
+    "fragile_below": "the share of specifications below which a verdict is fragile",
+}
+
+
+def label(name: str) -> str:
+    """The parameter in words (its name where no words are written)."""
+    return LABELS.get(name, name.replace("_", " "))
+
+
+def value_words(value) -> str:
+    """A parameter's value in words: yes or no, a list joined with 'and', a number as written."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, tuple):
+        return " and ".join(map(str, value))
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)

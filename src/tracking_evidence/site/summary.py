@@ -1,0 +1,308 @@
+"""What the evidence says, in words a reader takes in at a glance: one sentence per question of the
+protocol, the bottom line of the book, the forest plot's table, and the evidence gap map.
+
+Everything here is chosen by tested functions from the synthesis at the book's default
+specification (:mod:`tracking_evidence.analyses.synthesis`, graded by
+:mod:`tracking_evidence.verdicts`): no sentence is typed. An effect on achievement is put in words
+with Kraft's benchmarks for education interventions and, where it is an achievement effect, in the
+EEF's months of additional progress (:mod:`tracking_evidence.data.months`); an effect on an
+inequality measure is never put in months (its unit is the SD of the measure, not of achievement).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from ..analyses import synthesis
+from ..data.months import load_months
+from ..verdicts.common import certainty_of, study_estimates, weigh
+from ..verdicts.parameters import param, spec_of
+
+__all__ = ["Line", "Question", "QUESTIONS", "Answer", "LineAnswer", "effect_words", "size_word", "months_of_progress",
+           "answer", "answers", "bottom_line", "forest_table", "gap_map", "GAP_ROWS", "GAP_COLUMNS", "default_spec"]
+
+#: The weighing choices of the book's default specification (the verdicts' defaults).
+WEIGHING = ("settings", "designs", "evidence_base", "inference", "ci_level", "min_studies", "cr2_min_studies",
+            "support_threshold", "bounds_decide", "unstated_significance", "sesoi", "i2_large", "min_studies_precise")
+
+
+def default_spec() -> dict:
+    return spec_of(WEIGHING)
+
+
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of evidence on a question: a synthesis question and one contrast, in a reader's words."""
+
+    key: str
+    contrast: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Question:
+    protocol: str  # Q1 ... Q8
+    title: str  # for a reader
+    asks: str
+    kind: str  # "achievement", "inequality", "socio-emotional"
+    lines: tuple[Line, ...]
+
+
+QUESTIONS = (
+    Question("Q1", "High achievers", "What do separate, selective or faster classes do for high achievers?",
+             "achievement", (Line("high", "course tracking", "separate classes by attainment"),
+                             Line("high", "placement", "a place in a selective class or school, at its cutoff"),
+                             Line("high", "acceleration", "acceleration"),
+                             Line("high", "enrichment", "enrichment programmes"))),
+    Question("Q2", "Low achievers", "What do separate classes, or teaching at their level, do for low achievers?",
+             "achievement", (Line("low", "course tracking", "separate classes by attainment"),
+                             Line("low", "within-class grouping", "instruction targeted to their level"))),
+    Question("Q3", "Middle achievers", "What do separate classes do for middle achievers?", "achievement",
+             (Line("middle", "course tracking", "separate classes by attainment"),)),
+    Question("Q4", "The average student", "What does more tracking do to average achievement?", "achievement",
+             (Line("mean", "course tracking", "separate classes by attainment"),
+              Line("mean", "system tracking", "selective school systems"))),
+    Question("Q5", "Inequality", "What does tracking a whole school system do to inequality?", "inequality",
+             (Line("dispersion", "system tracking", "the spread of achievement"),
+              Line("gradient", "system tracking", "the family-background gap"))),
+    Question("Q6", "Detracking", "What does removing tracks do?", "achievement",
+             (Line("detrack_mean", "course tracking", "mixed instead of separate classes, all students (trials)"),
+              Line("detrack_mean", "detracking reform", "detracking reforms, all students"),
+              Line("detrack_low", "detracking reform", "detracking reforms, low achievers"),
+              Line("detrack_low", "course tracking", "mixed instead of separate classes, low achievers (trials)"),
+              Line("detrack_high", "course tracking", "mixed instead of separate classes, high achievers (trials)"))),
+    Question("Q7", "Teaching at each student's level", "Does instruction targeted to level raise achievement?",
+             "achievement", (Line("within", "within-class grouping", "instruction targeted to level"),)),
+    Question("Q8", "Self-concept and well-being", "What do tracking and detracking do to students' self-concept and "
+             "well-being?", "socio-emotional",
+             (Line("socio_emotional", "course tracking", "separate classes by attainment"),
+              Line("socio_emotional", "acceleration", "acceleration"),
+              Line("socio_emotional", "enrichment", "enrichment programmes"),
+              Line("socio_emotional", "placement", "a place in a selective class or school"))),
+)
+
+
+def size_word(estimate: float) -> str:
+    """Kraft's benchmarks for the effects of education interventions on achievement: under 0.05 SD
+    small, 0.05 to under 0.20 medium, 0.20 or more large."""
+    size = abs(estimate)
+    return "small" if size < 0.05 else "medium-sized" if size < 0.20 else "large"
+
+
+def effect_words(estimate: float, lo: float, hi: float, sesoi: float, kind: str = "achievement") -> str:
+    """The weighed estimate in words a teacher reads, chosen from the interval against the smallest
+    effect worth acting on (``sesoi``): about zero, a gain, a loss, or unclear."""
+    up, down = ("widens inequality", "narrows inequality") if kind == "inequality" else ("a gain", "a loss")
+    if not all(map(math.isfinite, (estimate, lo, hi))):
+        raise ValueError("an estimate and a finite interval are needed to put an effect in words")
+    if lo > -sesoi and hi < sesoi:
+        return "about zero: no effect large enough to matter"
+    if lo > sesoi:
+        return f"{up}, {size_word(estimate)}" if kind == "inequality" else f"a {size_word(estimate)} gain"
+    if lo > 0:
+        if abs(estimate) >= sesoi:  # a worthwhile estimate whose interval reaches down to almost nothing
+            return (f"{up}, {size_word(estimate)}, though the interval reaches almost none" if kind == "inequality"
+                    else f"a {size_word(estimate)} gain, though the interval reaches almost none")
+        return f"{up}, perhaps too little to matter" if kind == "inequality" else "a gain, perhaps too small to matter"
+    if hi < -sesoi:
+        return f"{down}, {size_word(estimate)}" if kind == "inequality" else f"a {size_word(estimate)} loss"
+    if hi < 0:
+        if abs(estimate) >= sesoi:
+            return (f"{down}, {size_word(estimate)}, though the interval reaches almost none" if kind == "inequality"
+                    else f"a {size_word(estimate)} loss, though the interval reaches almost none")
+        return f"{down}, perhaps too little to matter" if kind == "inequality" else "a loss, perhaps too small to matter"
+    if hi < sesoi:
+        return f"no worthwhile {'widening' if kind == 'inequality' else 'gain'}" + \
+               f" ({down} is not ruled out)"
+    if lo > -sesoi:
+        return f"no worthwhile {'narrowing' if kind == 'inequality' else 'loss'}" + f" ({up} is not ruled out)"
+    return f"unclear: the evidence allows anything from {down} to {up}"
+
+
+def months_of_progress(effect_size: float) -> int:
+    """Additional months' progress for an effect size, by the EEF's table (rounded to 2 decimals, as the
+    table is; negative effect sizes give the same months, negative; beyond 1.00, the table's last row)."""
+    table = load_months()
+    size = round(abs(effect_size), 2)
+    if size > float(table["es_high"].max()):
+        months = int(table["months"].max())
+    else:
+        hit = table[(table["es_low"] <= size) & (size <= table["es_high"])]
+        if hit.empty:  # between two printed bands (e.g. 0.015): the nearer band's lower bound
+            hit = table.iloc[[int(np.argmin(np.abs(table["es_low"].to_numpy() - size)))]]
+        months = int(hit["months"].iloc[0])
+    return months if effect_size >= 0 else -months
+
+
+@dataclass(frozen=True)
+class LineAnswer:
+    line: Line
+    synthesis: synthesis.Synthesis
+    certainty: object  # verdicts.certainty.Certainty
+    words: str
+    months: int | None
+
+    @property
+    def decides(self) -> bool:
+        return self.synthesis.decides
+
+    @property
+    def n_studies(self) -> int:
+        return self.synthesis.n_studies
+
+    kind: str = "achievement"
+
+    def numbers(self) -> str:
+        s = self.synthesis
+        pct = f"{100 * s.level:.0f}%"
+        unit = "SD of the inequality measure" if self.kind == "inequality" else "SD"
+        studies = f"{s.n_studies} {'study' if s.n_studies == 1 else 'studies'}"
+        return f"{s.estimate:+.2f} {unit}, {pct} interval {s.ci_low:+.2f} to {s.ci_high:+.2f}; {studies}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: Question
+    lines: tuple[LineAnswer, ...]
+
+    @property
+    def lead(self) -> LineAnswer | None:
+        """The line that answers the question first: of the lines that decide, the most certain, then the
+        one with the most studies (weigh, never count: a single trial outranks two weaker syntheses)."""
+        deciding = [a for a in self.lines if a.decides]
+        if not deciding:
+            return None
+        return min(deciding, key=lambda a: (_LEVELS.index(a.certainty.level), -a.n_studies))
+
+    def line(self, contrast: str) -> LineAnswer | None:
+        return next((a for a in self.lines if a.line.contrast == contrast), None)
+
+    @property
+    def sentence(self) -> str:
+        """One plain sentence: what the weighed evidence says, its interval, studies and certainty."""
+        lead = self.lead
+        q = self.question
+        if lead is None:
+            shown = sum(len(a.synthesis.shown) for a in self.lines)
+            return (f"{q.title}: no study with uncertainty answers this yet "
+                    f"({shown} estimate{'s' if shown != 1 else ''} without it shown below).")
+        months = (f", roughly {abs(lead.months)} months' {'additional progress' if lead.months >= 0 else 'less progress'}"
+                  f" in the EEF's conversion" if lead.months not in (None, 0) else "")
+        return (f"{q.title}, {lead.line.label}: {lead.words} ({lead.numbers()}{months}); certainty "
+                f"{lead.certainty.level}.")
+
+
+def _line_answer(line: Line, kind: str, spec: dict) -> LineAnswer:
+    s = weigh(line.key, line.contrast, spec)
+    sesoi = spec["sesoi"]
+    certainty = certainty_of(s, sesoi, spec, line.label)
+    if s.decides and all(map(math.isfinite, (s.estimate, s.ci_low, s.ci_high))):
+        words = effect_words(s.estimate, s.ci_low, s.ci_high, sesoi, "inequality" if kind == "inequality" else kind)
+        months = months_of_progress(s.estimate) if kind == "achievement" else None
+    else:
+        words, months = "no study with uncertainty", None
+    return LineAnswer(line, s, certainty, words, months, kind)
+
+
+def answer(question: Question, spec: dict | None = None) -> Answer:
+    spec = spec or default_spec()
+    return Answer(question, tuple(_line_answer(line, question.kind, spec) for line in question.lines))
+
+
+@cache
+def answers() -> tuple[Answer, ...]:
+    """Every question's answer at the book's default specification."""
+    return tuple(answer(q) for q in QUESTIONS)
+
+
+def bottom_line(items: tuple[Answer, ...] | None = None) -> list[str]:
+    """Four sentences for the introduction, always four: the questions a reader comes with (high, low
+    and middle achievers under separate classes, the average student, inequality, detracking), each
+    from its lead line, or saying that no study with uncertainty answers it yet."""
+    items = items or answers()
+    by = {a.question.protocol: a for a in items}
+    out = []
+    bands = [(by[q].question.title.lower(), by[q].line("course tracking")) for q in ("Q1", "Q2", "Q3")]
+    bands = [(title, line) for title, line in bands if line is not None and line.decides]
+    if not bands:
+        out.append("Separate classes by attainment: no study that reports its uncertainty answers this yet for any "
+                   "band of prior attainment.")
+    else:
+        parts = [f"{title}, {line.words} ({line.synthesis.estimate:+.2f} SD, {line.synthesis.ci_low:+.2f} to "
+                 f"{line.synthesis.ci_high:+.2f}, certainty {line.certainty.level})" for title, line in bands]
+        studies = sorted({sid for _, line in bands for sid in line.synthesis.rows["study_id"]})
+        which = ("the one randomised or quasi-experimental study that reports its uncertainty" if len(studies) == 1 else
+                 f"the {len(studies)} randomised or quasi-experimental studies that report their uncertainty")
+        out.append(f"Separate classes by attainment, in {which}: " + "; ".join(parts) + ".")
+    for q in ("Q4", "Q5", "Q6"):
+        a = by[q]
+        if a.lead is not None:
+            out.append(f"{a.question.asks} {a.lead.words[0].upper()}{a.lead.words[1:]} "
+                       f"({a.lead.line.label}: {a.lead.numbers()}; certainty {a.lead.certainty.level}).")
+        else:
+            out.append(f"{a.question.asks} No study with uncertainty answers it yet.")
+    return out  # four sentences: the bands, the average student, inequality, detracking
+
+
+def forest_table(item: Answer) -> pd.DataFrame:
+    """The forest plot's rows: each study's estimate and interval per line, then the line's weighed
+    estimate (with its prediction interval where pooled)."""
+    rows = []
+    for a in item.lines:
+        s = a.synthesis
+        if not s.decides:
+            continue
+        z = synthesis._z(s.level)
+        studies = study_estimates(s)
+        for st in studies.itertuples():
+            rows.append({"line": a.line.label, "row": st.study_id, "kind": "study", "estimate": st.estimate,
+                         "ci_low": st.estimate - z * st.se, "ci_high": st.estimate + z * st.se,
+                         "pi_low": float("nan"), "pi_high": float("nan"), "rows": st.rows})
+        rows.append({"line": a.line.label, "row": "weighed estimate", "kind": "pooled" if s.status == "pooled"
+                     else "single", "estimate": s.estimate, "ci_low": s.ci_low, "ci_high": s.ci_high,
+                     "pi_low": s.pi_low, "pi_high": s.pi_high, "rows": ", ".join(s.rows["id"])})
+    return pd.DataFrame(rows, columns=["line", "row", "kind", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",
+                                       "rows"])
+
+
+#: The gap map's rows (contrasts) and columns (whose outcome, or which outcome).
+GAP_ROWS = ("course tracking", "placement", "acceleration", "enrichment", "system tracking", "within-class grouping",
+            "detracking reform")
+GAP_COLUMNS = {"low achievers": ("subgroup achievement", ("low",)), "middle achievers": ("subgroup achievement", ("middle",)),
+               "high achievers": ("subgroup achievement", ("high",)), "all students": ("mean achievement", ("all",)),
+               "inequality": (("gap", "dispersion", "gradient"), ("all",)), "attainment": ("attainment", None),
+               "self-concept, well-being": ("socio-emotional", None)}
+_LEVELS = ("high", "moderate", "low", "very low")
+
+
+def gap_map(evidence: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One cell per contrast x outcome: the studies in the table (any design), those with uncertainty,
+    and the highest certainty of a study's deciding estimate there (the grade a single study would carry
+    at the book's default: design, risk of bias; empty where no study has uncertainty)."""
+    frame = synthesis.book_evidence() if evidence is None else synthesis.with_effects(evidence)
+    frame = frame[(frame["estimate_role"] == "primary") & (frame["setting"] == "K-12")]
+    out = []
+    for contrast in GAP_ROWS:
+        for column, (constructs, subgroups) in GAP_COLUMNS.items():
+            constructs = (constructs,) if isinstance(constructs, str) else constructs
+            cell = frame[(frame["contrast"] == contrast) & frame["construct"].isin(constructs)]
+            if subgroups is not None:
+                cell = cell[cell["subgroup"].isin(subgroups)]
+            with_u = cell[cell["has_uncertainty"]]
+            best = ""
+            if len(with_u):
+                designs = set(with_u["design"])
+                start = 0 if designs & {"RCT", "quasi-experimental"} else 2
+                rob = 0 if (with_u["risk_of_bias"] == "low").any() else 1
+                best = _LEVELS[min(start + rob + (1 if with_u["study_id"].nunique() == 1 else 0), 3)]
+            out.append({"contrast": contrast, "outcome": column, "studies": int(cell["study_id"].nunique()),
+                        "studies_with_uncertainty": int(with_u["study_id"].nunique()),
+                        "rows_with_uncertainty": int(len(with_u)), "certainty": best})
+    return pd.DataFrame(out)
