@@ -17,7 +17,7 @@ from .figure_data import attach
 from ..stats.meta import check_inputs
 
 __all__ = ["ACCENT", "GREY", "new_figure", "forest", "caterpillar", "funnel", "pcurve_plot", "verdict_summary",
-           "question_forest", "gap_map_plot", "GRADE_COLOURS"]
+           "question_forest", "gap_map_plot", "GRADE_COLOURS", "prisma_flow"]
 
 ACCENT = "#1f5a96"
 SECOND = "#c0504d"
@@ -328,4 +328,58 @@ def gap_map_plot(table: pd.DataFrame, rows, columns, width: float = 6.4):
               bbox_to_anchor=(0.45, -0.42), ncol=3, frameon=False)
     fig.tight_layout()
     attach(fig, table, layout=("x", "y"))
+    return fig
+
+
+def prisma_flow(table: pd.DataFrame, width: float = 6.4):
+    """The PRISMA 2020 flow diagram of the documented search, drawn from its table
+    (:func:`tracking_evidence.analyses.prisma.flow_table`): the main flow down the left (identified,
+    screened, sought, assessed, included), what left at each step on the right, with its reasons."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    count = dict(zip(table["box"], table["count"]))
+    by_stage = {stage: group for stage, group in table.groupby("stage", sort=False)}
+    fig = plt.figure(figsize=(width, 8.6), dpi=100)
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 12.4)
+    ax.axis("off")
+
+    def box(x, y, w, h, text, fill="#eef3f8"):
+        ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.05", fc=fill, ec="#1f5a96", lw=1))
+        ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=10.5, wrap=True)
+
+    def arrow(x0, y0, x1, y1):
+        ax.annotate("", (x1, y1), (x0, y0), arrowprops=dict(arrowstyle="->", color="#333333", lw=1))
+
+    collections = by_stage["identification"]
+    sources = "; ".join(f"{b.split(': ')[1]} {n}" for b, n in zip(collections["box"], collections["count"])
+                        if b.startswith("records identified: "))
+    box(0.2, 10.6, 4.6, 1.5, f"Records identified\n{count['records identified']:,}\n({sources})")
+    box(5.4, 10.6, 4.4, 1.5, f"Duplicates removed\n{count['duplicates removed']:,}", "#f4f4f4")
+    arrow(4.8, 11.35, 5.4, 11.35)
+    box(0.2, 8.3, 4.6, 1.4, f"Records screened\n{count['records screened']:,}")
+    arrow(2.5, 10.6, 2.5, 9.7)
+    screened_out = by_stage["screening"][by_stage["screening"]["box"].str.startswith("excluded: ")]
+    lines = "\n".join(f"{b[len('excluded: '):]}: {n}" for b, n in zip(screened_out["box"], screened_out["count"]))
+    box(5.4, 7.7, 4.4, 2.6, f"Excluded at screening\n{int(screened_out['count'].sum()):,}\n{lines}", "#f4f4f4")
+    arrow(4.8, 9.0, 5.4, 9.0)
+    box(0.2, 6.2, 4.6, 1.2, f"Reports sought\n{count['reports sought']:,}")
+    arrow(2.5, 8.3, 2.5, 7.4)
+    box(5.4, 6.2, 4.4, 1.2, f"Full text not in the store\n{count['reports not retrieved']:,}", "#f4f4f4")
+    arrow(4.8, 6.8, 5.4, 6.8)
+    box(0.2, 4.1, 4.6, 1.2, f"Reports assessed\n{count['reports assessed']:,}")
+    arrow(2.5, 6.2, 2.5, 5.3)
+    elig_out = by_stage["eligibility"][by_stage["eligibility"]["box"].str.startswith("excluded: ")]
+    lines = "\n".join(f"{b[len('excluded: '):]}: {n}" for b, n in zip(elig_out["box"], elig_out["count"]))
+    box(5.4, 3.8, 4.4, 1.8, f"Excluded at eligibility\n{int(elig_out['count'].sum()):,}\n{lines}", "#f4f4f4")
+    arrow(4.8, 4.7, 5.4, 4.7)
+    box(0.2, 1.6, 4.6, 1.6, f"Included\n{count['reports included']} reports, rows of\n{count['new studies included']} "
+                            f"studies ({count['new studies with uncertainty']} with uncertainty)", "#dff0e0")
+    arrow(2.5, 4.1, 2.5, 3.2)
+    box(5.4, 1.6, 4.4, 1.6, f"In the table\n{count['studies in the table']} studies ({count['studies of the first round']} "
+                            f"of the first round);\n{count['studies with uncertainty in the table']} with uncertainty, "
+                            f"{count['rows with uncertainty in the table']} rows", "#dff0e0")
+    attach(fig, table, layout=("x", "y"))  # boxes and arrows are layout; the counts are the table's
     return fig
