@@ -52,6 +52,8 @@ def test_real_file_passes_every_check():
 
 
 def test_every_citation_is_a_bib_entry_with_author_title_year():
+    """A year may be missing only where the page read does not show it, and the entry says so
+    (protocol amendment 2)."""
     frame = load_evidence()
     text = BIB.read_text(encoding="utf-8")
     keys = bib_keys(BIB)
@@ -59,8 +61,10 @@ def test_every_citation_is_a_bib_entry_with_author_title_year():
         assert key in keys, f"{key} missing from book/references.bib"
         entry = re.search(r"@\s*\w+\s*\{\s*" + re.escape(key) + r"\s*,(.*?)\n\}", text, re.S)
         assert entry, f"cannot read the entry {key}"
-        for field in ("author", "title", "year"):
+        for field in ("author", "title"):
             assert re.search(rf"^\s*{field}\s*=", entry.group(1), re.M), f"{key} has no {field}"
+        if not re.search(r"^\s*year\s*=", entry.group(1), re.M):
+            assert re.search(r"^\s*note\s*=.*year.*not shown", entry.group(1), re.M | re.I), f"{key}: no year and no note why"
 
 
 def test_real_file_vocabularies_codes_and_addresses():
@@ -75,7 +79,7 @@ def test_real_file_vocabularies_codes_and_addresses():
     assert (comparison == (frame["direction"] != NOT_A_COMPARISON)).all()
     assert (comparison == frame["sign_more_tracking"].notna()).all()
     assert set(frame.loc[comparison, "sign_more_tracking"]) <= {-1, 1}
-    assert frame["address"].str.startswith("http").all()
+    assert frame["address"].str.match(r"^(https?://\S+|store:\d+)$").all()
     assert (frame["quote"].str.len() > 20).all()
 
 
@@ -159,7 +163,8 @@ def _sample() -> list[list[str]]:
     header, *body = _real_rows()
     with_ci = next(r for r in body if _value(r, "ci_low"))
     with_se = next(r for r in body if _value(r, "se"))
-    return [list(row) for row in (header, *body[:5], with_ci, with_se)]
+    with_bound = next(r for r in body[5:] if _value(r, "p_bound") and r not in (with_ci, with_se))
+    return [list(row) for row in (header, *body[:5], with_ci, with_se, with_bound)]
 
 
 def _line(predicate) -> int:
@@ -171,6 +176,8 @@ COMPARISON = _line(lambda r: _value(r, "contrast") != NOT_TRACKING and _value(r,
 CONTEXT = _line(lambda r: _value(r, "estimate_role") == "context")
 WITH_CI = _line(lambda r: bool(_value(r, "ci_low")))
 WITH_SE = _line(lambda r: bool(_value(r, "se")))
+WITH_BOUND = _line(lambda r: bool(_value(r, "p_bound")))
+NO_SIGNIFICANCE = _line(lambda r: not re.search(r"signific|p\s*[<≤]|\*", _value(r, "quote"), re.IGNORECASE))
 
 
 def _number(line: int, column: str) -> float:
@@ -201,7 +208,7 @@ def _raises(folder: Path, *fragments: str, bib: Path = BIB) -> DataError:
 
 
 def test_sample_rows_cover_every_kind_of_row():
-    assert len({COMPARISON, CONTEXT, WITH_CI, WITH_SE}) == 4
+    assert len({COMPARISON, CONTEXT, WITH_CI, WITH_SE, WITH_BOUND}) == 5
     assert _value(_sample()[WITH_CI - 1], "se_derived") == "from CI"
 
 
@@ -292,7 +299,7 @@ ONE_FIELD = [
                  id="estimate in the quote"),
     pytest.param(COMPARISON, {"estimate": repr(-_ESTIMATE)}, ("does not appear in its quote",),
                  id="estimate's sign in the quote"),
-    pytest.param(COMPARISON, {"address": "air.unimi.it/handle/2434/1042374"}, ("does not start with http",),
+    pytest.param(COMPARISON, {"address": "air.unimi.it/handle/2434/1042374"}, ("neither a web address",),
                  id="address"),
     # uncertainty: as published, consistent, and in the quote
     pytest.param(WITH_SE, {"se": "-0.01"}, ("se -0.01 is not positive",), id="se positive"),
@@ -329,9 +336,74 @@ ONE_FIELD = [
                  id="direction words in the quote"),
     pytest.param(COMPARISON, {"estimate_role": "context"}, ("a context row is not a tracking-intensity comparison",),
                  id="context role"),
+    # which way is better is coded for every comparison; inequality is worse when higher
+    pytest.param(COMPARISON, {"higher_is_better": ""}, ("higher_is_better is missing",), id="higher is better given"),
+    pytest.param(COMPARISON, {"construct": "dispersion", "higher_is_better": "true"},
+                 ("measures inequality", "must be false"), id="inequality is worse when higher"),
+    # sample sizes only as quoted; addresses a reader can open
+    pytest.param(COMPARISON, {"n": "987654"}, ("column 'n'", "appears in neither its quote nor its notes"),
+                 id="n quoted"),
+    pytest.param(COMPARISON, {"address": "store:abc"}, ("neither a web address", "store:<id>"),
+                 id="store address is a number"),
+    # significance statements: a declared bound, quoted, and the derivation it makes
+    pytest.param(WITH_BOUND, {"p_bound": "0.02"}, ("column 'p_bound'", "is not one of"), id="p_bound allowed"),
+    pytest.param(NO_SIGNIFICANCE, {"p_bound": "0.05", "se_derived": "from significance"},
+                 ("column 'p_bound'", "states no significance"), id="p_bound quoted"),
+    pytest.param(WITH_BOUND, {"se_derived": ""}, ("column 'se_derived'",), id="se_derived of a bound"),
+    pytest.param(WITH_BOUND, {"p_bound": "0.05", "se_derived": "from significance (level not printed)"},
+                 ("column 'se_derived'", "cannot be recomputed"),
+                 id="derivation must be recomputable"),
+    # raw inputs: named as the derivation needs, quoted, and giving the estimate
+    pytest.param(COMPARISON, {"raw_inputs": "m1=1;sd1=1", "se_derived": "from means and SDs"},
+                 ("column 'raw_inputs'", "needs"), id="raw inputs complete"),
+    pytest.param(COMPARISON, {"raw_inputs": "b=oops", "se_derived": "from coefficient and outcome SD"},
+                 ("column 'raw_inputs'", "has no number"), id="raw inputs numeric"),
+    pytest.param(COMPARISON, {"raw_inputs": "b=91.5;se_b=3.25;sd_y=47.5", "se_derived": "from coefficient and outcome SD"},
+                 ("column 'raw_inputs'", "does not appear in its quote"), id="raw inputs quoted"),
 ]
 
 
 @pytest.mark.parametrize(("line", "changes", "fragments"), ONE_FIELD)
 def test_one_bad_field_is_refused_with_its_line(tmp_path, line, changes, fragments):
     _raises(_mutated(tmp_path, line, **changes), f"line {line}", *fragments)
+
+
+def test_two_directions_for_one_effect_are_refused_naming_both_rows(tmp_path):
+    rows = _sample()
+    twin = list(rows[COMPARISON - 1])
+    twin[COLUMNS.index("id")] = "E999"
+    old = _value(twin, "direction")
+    twin[COLUMNS.index("direction")] = next(d for d in DIRECTIONS if d not in (old, NOT_A_COMPARISON))
+    rows.append(twin)
+    error = _raises(_write(tmp_path, rows), "directions", _value(twin, "study_id"), "E999",
+                    _value(rows[COMPARISON - 1], "id"))
+    assert error.column == "direction"
+
+
+def test_an_alternative_specification_may_differ_in_direction(tmp_path):
+    rows = _sample()
+    twin = list(rows[COMPARISON - 1])
+    twin[COLUMNS.index("id")] = "E999"
+    old = _value(twin, "direction")
+    twin[COLUMNS.index("direction")] = next(d for d in DIRECTIONS if d not in (old, NOT_A_COMPARISON))
+    twin[COLUMNS.index("estimate_role")] = "alternative specification"
+    rows.append(twin)
+    assert len(load_evidence(_write(tmp_path, rows), bib=BIB)) == len(rows) - 1
+
+
+def test_estimate_recomputed_from_raw_inputs(tmp_path):
+    """A row whose estimate is derived from quoted means and SDs passes when the estimate is the
+    recomputed g, and is refused naming the recomputed value when it is not."""
+    from tracking_evidence.stats.conversions import hedges_g
+
+    g, _ = hedges_g(52.0, 10.0, 40, 48.0, 10.0, 40)
+    rows = _sample()
+    row = rows[COMPARISON - 1]
+    quote = "Means were 52 (SD 10, n = 40) and 48 (SD 10, n = 40). " + _value(row, "quote")
+    changes = {"quote": quote, "raw_inputs": "m1=52;sd1=10;n1=40;m2=48;sd2=10;n2=40",
+               "se_derived": "from means and SDs", "estimate": f"{g:.6f}", "p": "", "p_bound": ""}
+    for column, value in changes.items():
+        row[COLUMNS.index(column)] = value
+    load_evidence(_write(tmp_path, rows), bib=BIB)
+    row[COLUMNS.index("estimate")] = f"{g + 0.01:.6f}"
+    _raises(_write(tmp_path, rows), "not the from means and SDs recomputed from raw_inputs", f"{g:.4f}")

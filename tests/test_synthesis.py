@@ -59,30 +59,67 @@ def test_effects_are_the_estimate_times_the_coded_sign_in_sd_units():
 
 
 def test_eligibility_uses_codes_and_keeps_what_it_leaves_out():
-    rows, shown = synthesis.eligible(synthesis.book_evidence(), synthesis.QUESTIONS["detrack_low"])
+    rows, shown = synthesis.eligible(synthesis.book_evidence(), synthesis.QUESTIONS["detrack_low"],
+                                     "detracking reform")
     assert set(rows["contrast"]) <= {"detracking reform"}
     assert (rows["subgroup"] == "low").all()
     assert set(shown["excluded_because"]) and (shown["excluded_because"] != "").all()
-    syn, _ = synthesis.eligible(synthesis.book_evidence(), synthesis.QUESTIONS["detrack_low"],
+    syn, _ = synthesis.eligible(synthesis.book_evidence(), synthesis.QUESTIONS["detrack_low"], "detracking reform",
                                 evidence_base="syntheses")
     assert list(syn["id"]) == ["E036"]  # the random-effects estimate; the fixed-effects one is an alternative
 
 
-def test_one_synthesis_decides_by_its_own_interval_and_one_primary_study_does_not():
-    s = synthesis.weigh("detrack_low", "detracking reform")
+def test_detracking_questions_read_course_tracking_reversed():
+    """'Mixed instead of separate classes' is course tracking with the sign turned: the same rows, the
+    estimate mirrored, never pooled with detracking reforms."""
+    forward = synthesis.weigh("mean", "course tracking")
+    mirror = synthesis.weigh("detrack_mean", "course tracking")
+    assert list(forward.rows["id"]) == list(mirror.rows["id"])
+    assert mirror.estimate == pytest.approx(-forward.estimate)
+    reform = synthesis.weigh("detrack_mean", "detracking reform")
+    assert not set(reform.rows["id"]) & set(mirror.rows["id"])
+
+
+def test_one_study_or_one_synthesis_decides_by_its_own_interval():
+    s = synthesis.weigh("detrack_low", "detracking reform", evidence_base="syntheses")
     assert s.status == "single synthesis" and s.decides
     assert (s.ci_low, s.ci_high) == pytest.approx((0.087, 0.479), abs=1e-9)
     primary = synthesis.weigh("detrack_low", "detracking reform", evidence_base="primary studies")
-    assert not primary.decides
+    assert primary.status == "single study" and primary.decides
+    stricter = synthesis.weigh("detrack_low", "detracking reform", evidence_base="primary studies", min_studies=2)
+    assert not stricter.decides
 
 
-def test_pooling_counts_each_study_once_with_robust_inference():
-    s = synthesis.weigh("mean", "course tracking", inference="model")
-    assert s.status == "pooled" and s.n_studies == 2
-    robust = synthesis.weigh("mean", "course tracking", inference="CR2")
-    assert robust.df < 5 and (robust.ci_high - robust.ci_low) > (s.ci_high - s.ci_low)
+def test_cr2_only_with_enough_studies():
+    """Two studies are too few clusters for a robust variance: below ``cr2_min_studies`` the model's own
+    SE is used and the inference says so; at or above it, CR2 with its Satterthwaite df."""
+    s = synthesis.weigh("mean", "course tracking", inference="CR2")
+    assert s.n_studies == 2 and "fewer than the 6 CR2 needs" in s.inference and s.df == float("inf")
+    forced = synthesis.weigh("mean", "course tracking", inference="CR2", cr2_min_studies=2)
+    assert forced.inference.startswith("CR2") and forced.df < 5
+    assert (forced.ci_high - forced.ci_low) > (s.ci_high - s.ci_low)
+    model = synthesis.weigh("mean", "course tracking", inference="model")
+    assert model.estimate == pytest.approx(s.estimate)
     with pytest.raises(ValueError, match="inference must be"):
         synthesis.weigh("mean", "course tracking", inference="bootstrap", evidence=evidence.load_evidence())
+    with pytest.raises(ValueError, match="cr2_min_studies at least 2"):
+        synthesis.weigh("mean", "course tracking", cr2_min_studies=1)
+
+
+def test_weigh_table_never_runs_cr2_below_its_minimum():
+    table = synthesis.weigh_table()
+    cr2 = table[table["inference"].str.startswith("CR2")]
+    assert (cr2["studies"] >= 6).all()
+    few = table[(table["studies"] < 6) & (table["status"] == "pooled")]
+    assert len(few) and few["inference"].str.contains("fewer than the 6 CR2 needs").all()
+    assert (few["df"] == float("inf")).all()
+
+
+def test_knapp_hartung_is_an_alternative_with_t_on_k_minus_1():
+    s = synthesis.weigh("within", "within-class grouping", inference="Knapp-Hartung")
+    assert s.status == "pooled" and s.df == s.n_studies - 1 and "t on studies - 1" in s.inference
+    model = synthesis.weigh("within", "within-class grouping", inference="model")
+    assert (s.ci_high - s.ci_low) > (model.ci_high - model.ci_low)
 
 
 def test_a_contrast_outside_the_question_is_refused():

@@ -14,7 +14,8 @@ from ..data.claims import PENDING, load_claims, load_sources
 from ..data.datasets import book_path
 from ..verdicts import all_rules, multiverse
 
-__all__ = ["LEDGER_COLUMNS", "ledger", "claim_section", "chapter_link", "claims_html", "source_html", "board_html"]
+__all__ = ["LEDGER_COLUMNS", "ledger", "claim_section", "chapter_link", "claims_html", "source_html", "board_html",
+           "IN_WORDS", "SCORECARD", "INVERTED", "claim_line", "chapter_summary_html", "scorecard_html", "chapter_claims"]
 
 LEDGER_COLUMNS = ["id", "source", "type", "speaker", "claim", "quote", "chapter", "verdict", "certainty",
                   "certainty_reasons", "robustness", "n_specifications", "most_sensitive_to", "flips_at", "fragile",
@@ -155,3 +156,84 @@ def board_html(table: pd.DataFrame) -> str:
     return ("<table id='verdict-board' class='ledger-board no-cards'><thead><tr><th>claim</th><th>in a few words "
             "(open for the quote and why)</th><th>verdict</th><th>certainty</th><th>robustness</th></tr></thead>"
             "<tbody>" + "".join(rows) + "</tbody></table>")
+
+
+#: What each verdict means for a reader, in a few words (the board's and the summaries' vocabulary).
+IN_WORDS = {"supported": "holds up", "contradicted": "does not hold up", "mixed": "the evidence is mixed",
+            "insufficient evidence": "cannot be told yet", "not verified": "cannot be checked",
+            "not testable here": "nothing here bears on it", "modelled": "a value or a model", PENDING: "pending"}
+#: Scorecard groups of a source page, in order.
+SCORECARD = (("Holds up", ("supported",)), ("Does not hold up", ("contradicted", "mixed")),
+             ("Cannot be told yet", ("insufficient evidence", "not verified", "not testable here")),
+             ("A value or a model", ("modelled",)))
+#: Claims whose sense is easy to invert: they assert that evidence is weak, absent or not significant, so
+#: "supported" confirms the weakness and "contradicted" finds what they say is missing.
+INVERTED = {
+    "A3": "the claim is that the effect is not significant: 'holds up' means the abstract says so, not that "
+          "tracking works",
+    "B4": "the claim is that the evidence is weak: 'holds up' means the book's search also finds it weak",
+    "B5": "the claim is that no example exists: 'does not hold up' means an example was found",
+    "B7": "the claim is that almost no study supports generalisable findings: 'holds up' would mean the studies are "
+          "weak",
+}
+
+
+def claim_line(row, with_link: bool = True) -> str:
+    """One claim in a reader's words: the claim, what the verdict means, the certainty where it applies,
+    the headline; and the reading note where its sense is easy to invert."""
+    graded = row.certainty and row.certainty != "not applicable"
+    certainty = f", certainty {html.escape(row.certainty)}" if graded else ""
+    link = f" ({chapter_link(row.chapter, row.id)})" if with_link else ""
+    note = f"<br><small>Read with care: {html.escape(INVERTED[row.id])}.</small>" if row.id in INVERTED else ""
+    return (f"<li><strong>{html.escape(row.claim)}</strong>: {IN_WORDS.get(row.verdict, row.verdict)}"
+            f"{certainty}. {html.escape(row.headline)}{link}{note}</li>")
+
+
+def chapter_summary_html(claim_ids, table: pd.DataFrame | None = None) -> str:
+    """A chapter's summary, in words and without claim ids: what the evidence shows first (the claims
+    that hold up or do not), then what it cannot settle and what would, then values and models."""
+    from ..verdicts import judge
+
+    table = ledger() if table is None else table
+    rows = table.set_index("id").loc[list(claim_ids)].reset_index()
+    shows = [r for r in rows.itertuples() if r.verdict in ("supported", "contradicted", "mixed")]
+    open_ = [r for r in rows.itertuples() if r.verdict in ("insufficient evidence", "not verified", "not testable here")]
+    models = [r for r in rows.itertuples() if r.verdict == "modelled"]
+    out = []
+    if shows:
+        out.append("<p><strong>What the evidence shows.</strong></p><ul>"
+                   + "".join(claim_line(r, with_link=False) for r in shows) + "</ul>")
+    if open_:
+        items = []
+        for r in open_:
+            needs = next((p.needs for p in judge(r.id).parts if p.needs), "")
+            items.append(f"<li><strong>{html.escape(r.claim)}</strong>: {IN_WORDS[r.verdict]}"
+                         + (f"; what would settle it: {html.escape(needs)}" if needs else "") + ".</li>")
+        out.append("<p><strong>What it cannot settle, and what would.</strong></p><ul>" + "".join(items) + "</ul>")
+    if models:
+        out.append("<p><strong>Values and models.</strong></p><ul>"
+                   + "".join(claim_line(r, with_link=False) for r in models) + "</ul>")
+    return "<div class='chapter-summary'>" + "".join(out) + "</div>"
+
+
+def scorecard_html(source: str, table: pd.DataFrame | None = None) -> str:
+    """A source page's scorecard: its claims sorted into holds up, does not hold up, cannot be told yet,
+    a value or a model; each with its short form, what the verdict means and a link to the section that
+    computes it."""
+    table = ledger() if table is None else table
+    mine = table[table["source"] == source]
+    out = []
+    for title, verdicts in SCORECARD:
+        group = mine[mine["verdict"].isin(verdicts)]
+        if group.empty:
+            continue
+        slug = title.lower().replace(" ", "-")
+        out.append(f"<div class='scorecard-group scorecard-{slug}'><p><strong>{title}</strong> ({len(group)})</p><ul>"
+                   + "".join(claim_line(r) for r in group.itertuples()) + "</ul></div>")
+    return f"<div class='scorecard' id='scorecard-{source.lower()}'>" + "".join(out) + "</div>"
+
+
+def chapter_claims(chapter: str) -> list[str]:
+    """The ids of the claims a chapter computes (the registry's ``chapter``), in registry order."""
+    claims = load_claims()
+    return list(claims.loc[claims["chapter"] == chapter, "id"])

@@ -12,6 +12,7 @@ inequality measure is never put in months (its unit is the SD of the measure, no
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -104,20 +105,20 @@ def effect_words(estimate: float, lo: float, hi: float, sesoi: float, kind: str 
         raise ValueError("an estimate and a finite interval are needed to put an effect in words")
     if lo > -sesoi and hi < sesoi:
         return "about zero: no effect large enough to matter"
+    # Kraft's benchmarks are for achievement: an inequality measure or a socio-emotional scale gets the direction only
+    sized = (lambda word: f"a {size_word(estimate)} {word[2:]}") if kind == "achievement" else (lambda word: word)
     if lo > sesoi:
-        return f"{up}, {size_word(estimate)}" if kind == "inequality" else f"a {size_word(estimate)} gain"
+        return sized(up)
     if lo > 0:
         if abs(estimate) >= sesoi:  # a worthwhile estimate whose interval reaches down to almost nothing
-            return (f"{up}, {size_word(estimate)}, though the interval reaches almost none" if kind == "inequality"
-                    else f"a {size_word(estimate)} gain, though the interval reaches almost none")
-        return f"{up}, perhaps too little to matter" if kind == "inequality" else "a gain, perhaps too small to matter"
+            return f"{sized(up)}, though the interval reaches almost none"
+        return f"{up}, perhaps too little to matter" if kind == "inequality" else f"{up}, perhaps too small to matter"
     if hi < -sesoi:
-        return f"{down}, {size_word(estimate)}" if kind == "inequality" else f"a {size_word(estimate)} loss"
+        return sized(down)
     if hi < 0:
         if abs(estimate) >= sesoi:
-            return (f"{down}, {size_word(estimate)}, though the interval reaches almost none" if kind == "inequality"
-                    else f"a {size_word(estimate)} loss, though the interval reaches almost none")
-        return f"{down}, perhaps too little to matter" if kind == "inequality" else "a loss, perhaps too small to matter"
+            return f"{sized(down)}, though the interval reaches almost none"
+        return f"{down}, perhaps too little to matter" if kind == "inequality" else f"{down}, perhaps too small to matter"
     if hi < sesoi:
         return f"no worthwhile {'widening' if kind == 'inequality' else 'gain'}" + \
                f" ({down} is not ruled out)"
@@ -181,6 +182,16 @@ class Answer:
             return None
         return min(deciding, key=lambda a: (_LEVELS.index(a.certainty.level), -a.n_studies))
 
+    @property
+    def opposing(self) -> LineAnswer | None:
+        """The strongest deciding line whose interval lies wholly on the other side of zero from the lead's:
+        different interventions that point different ways are reported side by side, never averaged."""
+        lead = self.lead
+        if lead is None or not _clear_side(lead):
+            return None
+        other = [a for a in self.lines if a.decides and _clear_side(a) == -_clear_side(lead)]
+        return min(other, key=lambda a: (_LEVELS.index(a.certainty.level), -a.n_studies)) if other else None
+
     def line(self, contrast: str) -> LineAnswer | None:
         return next((a for a in self.lines if a.line.contrast == contrast), None)
 
@@ -195,14 +206,30 @@ class Answer:
                     f"({shown} estimate{'s' if shown != 1 else ''} without it shown below).")
         months = (f", roughly {abs(lead.months)} months' {'additional progress' if lead.months >= 0 else 'less progress'}"
                   f" in the EEF's conversion" if lead.months not in (None, 0) else "")
-        return (f"{q.title}, {lead.line.label}: {lead.words} ({lead.numbers()}{months}); certainty "
-                f"{lead.certainty.level}.")
+        first = f"{lead.line.label}: {lead.words} ({lead.numbers()}{months}); certainty {lead.certainty.level}"
+        other = self.opposing
+        if other is None:
+            return f"{q.title}, {first}."
+        return (f"{q.title}: the evidence points two ways, by intervention. {first[0].upper()}{first[1:]}. But "
+                f"{other.line.label}: {other.words} ({other.numbers()}); certainty {other.certainty.level}.")
 
 
-def _line_answer(line: Line, kind: str, spec: dict) -> LineAnswer:
-    s = weigh(line.key, line.contrast, spec)
+def _clear_side(a: LineAnswer) -> int:
+    """+1 or -1 when the line's interval excludes zero on that side, else 0."""
+    s = a.synthesis
+    return 1 if s.ci_low > 0 else -1 if s.ci_high < 0 else 0
+
+
+def _line_answer(line: Line, kind: str, spec: dict, evidence: pd.DataFrame | None = None) -> LineAnswer:
+    s = weigh(line.key, line.contrast, spec) if evidence is None else synthesis.weigh(
+        line.key, line.contrast, settings=spec["settings"], designs=spec["designs"],
+        evidence_base=spec["evidence_base"], inference=spec["inference"], level=spec["ci_level"],
+        min_studies=spec["min_studies"], cr2_min_studies=spec["cr2_min_studies"], bounds_decide=spec["bounds_decide"],
+        unstated_level=spec["unstated_significance"], evidence=evidence)
     sesoi = spec["sesoi"]
-    certainty = certainty_of(s, sesoi, spec, line.label)
+    # graded against a worthwhile effect in the estimate's own direction, as the verdicts grade their parts
+    toward = -sesoi if s.decides and s.estimate < 0 else sesoi
+    certainty = certainty_of(s, toward, spec, line.label)
     if s.decides and all(map(math.isfinite, (s.estimate, s.ci_low, s.ci_high))):
         words = effect_words(s.estimate, s.ci_low, s.ci_high, sesoi, "inequality" if kind == "inequality" else kind)
         months = months_of_progress(s.estimate) if kind == "achievement" else None
@@ -211,15 +238,45 @@ def _line_answer(line: Line, kind: str, spec: dict) -> LineAnswer:
     return LineAnswer(line, s, certainty, words, months, kind)
 
 
-def answer(question: Question, spec: dict | None = None) -> Answer:
+def answer(question: Question, spec: dict | None = None, evidence: pd.DataFrame | None = None) -> Answer:
+    """A question's answer at ``spec`` (the default specification if None), from ``evidence`` (a loaded
+    evidence table; the book's if None)."""
     spec = spec or default_spec()
-    return Answer(question, tuple(_line_answer(line, question.kind, spec) for line in question.lines))
+    return Answer(question, tuple(_line_answer(line, question.kind, spec, evidence) for line in question.lines))
 
 
 @cache
 def answers() -> tuple[Answer, ...]:
     """Every question's answer at the book's default specification."""
     return tuple(answer(q) for q in QUESTIONS)
+
+
+def _interval(line: LineAnswer) -> str:
+    s = line.synthesis
+    return f"{s.estimate:+.2f} SD, {s.ci_low:+.2f} to {s.ci_high:+.2f}"
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _bands_sentence(bands: list[tuple[str, LineAnswer]]) -> str:
+    """Separate classes, band by band, naming the study or studies; one phrase when every band's answer
+    reads the same and carries the same certainty."""
+    rows = pd.concat([line.synthesis.rows for _, line in bands])
+    studies = sorted({re.sub(r"\s*\(.*\)$", "", label) for label in rows["study"]})
+    design = "randomised or quasi-experimental"
+    which = (f"the one {design} study that reports its uncertainty ({studies[0]})" if len(studies) == 1 else
+             f"the {len(studies)} {design} studies that report their uncertainty ({_listed(studies)})")
+    words = {line.words for _, line in bands}
+    levels = {line.certainty.level for _, line in bands}
+    if len(words) == 1 and len(levels) == 1:
+        head, _, tail = next(iter(words)).partition(", though ")
+        each = _listed([f"{title} ({_interval(line)})" for title, line in bands])
+        tail = f", each interval reaching almost none" if tail else ""
+        return f"Separate classes by attainment, in {which}: {head} for {each}{tail}; certainty {levels.pop()}."
+    parts = [f"{title}, {line.words} ({_interval(line)}, certainty {line.certainty.level})" for title, line in bands]
+    return f"Separate classes by attainment, in {which}: " + "; ".join(parts) + "."
 
 
 def bottom_line(items: tuple[Answer, ...] | None = None) -> list[str]:
@@ -229,21 +286,21 @@ def bottom_line(items: tuple[Answer, ...] | None = None) -> list[str]:
     items = items or answers()
     by = {a.question.protocol: a for a in items}
     out = []
-    bands = [(by[q].question.title.lower(), by[q].line("course tracking")) for q in ("Q1", "Q2", "Q3")]
+    bands = [(by[q].question.title.lower(), by[q].line("course tracking")) for q in ("Q2", "Q3", "Q1")]
     bands = [(title, line) for title, line in bands if line is not None and line.decides]
     if not bands:
         out.append("Separate classes by attainment: no study that reports its uncertainty answers this yet for any "
                    "band of prior attainment.")
     else:
-        parts = [f"{title}, {line.words} ({line.synthesis.estimate:+.2f} SD, {line.synthesis.ci_low:+.2f} to "
-                 f"{line.synthesis.ci_high:+.2f}, certainty {line.certainty.level})" for title, line in bands]
-        studies = sorted({sid for _, line in bands for sid in line.synthesis.rows["study_id"]})
-        which = ("the one randomised or quasi-experimental study that reports its uncertainty" if len(studies) == 1 else
-                 f"the {len(studies)} randomised or quasi-experimental studies that report their uncertainty")
-        out.append(f"Separate classes by attainment, in {which}: " + "; ".join(parts) + ".")
+        out.append(_bands_sentence(bands))
     for q in ("Q4", "Q5", "Q6"):
         a = by[q]
-        if a.lead is not None:
+        if a.lead is not None and a.opposing is not None:
+            lead, other = a.lead, a.opposing
+            out.append(f"{a.question.asks} It depends on the intervention: {lead.line.label}, {lead.words} "
+                       f"({lead.numbers()}; certainty {lead.certainty.level}); {other.line.label}, {other.words} "
+                       f"({other.numbers()}; certainty {other.certainty.level}).")
+        elif a.lead is not None:
             out.append(f"{a.question.asks} {a.lead.words[0].upper()}{a.lead.words[1:]} "
                        f"({a.lead.line.label}: {a.lead.numbers()}; certainty {a.lead.certainty.level}).")
         else:
