@@ -50,7 +50,7 @@ def test_a_code_that_is_neither_agreed_nor_resolved_is_caught(data_folder):
 
 def test_an_unresolved_disagreement_is_caught(data_folder):
     b = pd.read_csv(data_folder / "coding" / "coder-b.csv", dtype=str, keep_default_na=False)
-    b.loc[b["id"] == "E003", "setting"] = "other"
+    b.loc[b["id"] == "E004", "setting"] = "other"
     b.to_csv(data_folder / "coding" / "coder-b.csv", index=False)
     with pytest.raises(DataError, match="no resolution is recorded"):
         coding.check_resolved(evidence.load_evidence(data_folder), data_folder)

@@ -93,17 +93,23 @@ def test_one_study_or_one_synthesis_decides_by_its_own_interval():
 def test_cr2_only_with_enough_studies():
     """Two studies are too few clusters for a robust variance: below ``cr2_min_studies`` the model's own
     SE is used and the inference says so; at or above it, CR2 with its Satterthwaite df."""
-    s = synthesis.weigh("mean", "course tracking", inference="CR2")
+    s = synthesis.weigh("low", "within-class grouping", inference="CR2")
     assert s.n_studies == 2 and "fewer than the 6 CR2 needs" in s.inference and s.df == float("inf")
-    forced = synthesis.weigh("mean", "course tracking", inference="CR2", cr2_min_studies=2)
+    forced = synthesis.weigh("low", "within-class grouping", inference="CR2", cr2_min_studies=2)
     assert forced.inference.startswith("CR2") and forced.df < 5
     assert (forced.ci_high - forced.ci_low) > (s.ci_high - s.ci_low)
-    model = synthesis.weigh("mean", "course tracking", inference="model")
+    model = synthesis.weigh("low", "within-class grouping", inference="model")
     assert model.estimate == pytest.approx(s.estimate)
     with pytest.raises(ValueError, match="inference must be"):
         synthesis.weigh("mean", "course tracking", inference="bootstrap", evidence=evidence.load_evidence())
     with pytest.raises(ValueError, match="cr2_min_studies at least 2"):
         synthesis.weigh("mean", "course tracking", cr2_min_studies=1)
+
+
+def test_overlapping_syntheses_are_never_pooled():
+    s = synthesis.weigh("high", "acceleration", evidence_base="syntheses")
+    assert s.status == "single synthesis" and s.n_studies == 1 and "never pooled" in s.inference
+    assert s.shown["excluded_because"].str.contains("overlapping synthesis").any()
 
 
 def test_weigh_table_never_runs_cr2_below_its_minimum():

@@ -57,6 +57,8 @@ import pandas as pd
 from . import peers, sections
 
 __all__ = [
+    "params_at",
+    "regimes_over_equity",
     "Params",
     "band_inputs",
     "section_increase",
@@ -261,6 +263,42 @@ def regimes_by_equity(calibration: str = "central") -> list[tuple[str, float, fl
             runs[-1] = (regime_, runs[-1][1], float(eps))
         else:
             runs.append((regime_, float(eps), float(eps)))
+    return runs
+
+
+_END = {"estimate": "central", "ci_low": "low", "ci_high": "high"}
+
+
+def params_at(calibration_end: str = "estimate", peer_end: str = "estimate", section_cost: float | None = None,
+              epsilon: float | None = None) -> Params:
+    """The model's parameters with the peer slope of every band at one end of the causal estimate's interval
+    (``peer_end``: ``ci_low``, ``estimate`` or ``ci_high``) and the targeting gain recalibrated, for that peer
+    slope, to reproduce the between-class evidence at ``calibration_end`` (so that a larger peer effect is
+    not silently added on top of an effect the evidence already contains)."""
+    for name, value in (("calibration_end", calibration_end), ("peer_end", peer_end)):
+        if value not in _END:
+            raise ValueError(f"{name} must be one of {sorted(_END)}, got '{value}'")
+    table = calibration()
+    base = central_params()
+    gammas = {f"gamma_{b}": float(table.loc[f"gamma_{b}", _END[peer_end]]) for b in BANDS}
+    p = replace(base, **gammas, epsilon=0.0, alpha=0.0)
+    if section_cost is not None:
+        p = replace(p, kappa=float(section_cost))
+    target = between_class_evidence()[{"estimate": "estimate", "ci_low": "ci_low", "ci_high": "ci_high"}[calibration_end]]
+    p = replace(p, alpha=alpha_for_full_streaming(p, float(target)))
+    return replace(p, epsilon=float(epsilon)) if epsilon is not None else p
+
+
+def regimes_over_equity(p: Params, weights=None) -> list[tuple[str, float, float]]:
+    """The optimal regime over the equity weight for the parameters ``p``: ``(regime, first, last)`` runs."""
+    weights = np.linspace(0, 1, 41) if weights is None else np.asarray(weights, float)
+    runs: list[tuple[str, float, float]] = []
+    for eps in weights:
+        r = regime(optimum(replace(p, epsilon=float(eps))))
+        if runs and runs[-1][0] == r:
+            runs[-1] = (r, runs[-1][1], float(eps))
+        else:
+            runs.append((r, float(eps), float(eps)))
     return runs
 
 

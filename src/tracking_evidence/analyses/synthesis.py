@@ -34,7 +34,7 @@ decide what they mean.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 import numpy as np
@@ -119,6 +119,10 @@ QUESTIONS = {q.key: q for q in (
              ("dispersion",), ("all",)),
     Question("gradient", "More tracking and family-background gradients", ("system tracking", "course tracking"),
              ("gradient",), ("all",)),
+    # a synthesis that pooled dispersion and gradient measures (protocol, amendment 3): its own question, never
+    # pooled with either
+    Question("inequality_pooled", "More tracking and inequality measures pooled by a synthesis",
+             ("system tracking", "course tracking"), ("inequality, pooled",), ("all",)),
     Question("detrack_gap", "Detracking reforms and gaps", _DETRACKING, ("gap",), ("all",), "detracking"),
     Question("detrack_mean", "Detracking reforms and mean achievement", _DETRACKING, ("mean achievement",), ("all",),
              "detracking"),
@@ -138,11 +142,11 @@ QUESTIONS = {q.key: q for q in (
              ("detracking reform",), ("views or practice",), ("all", "named group"), "detracking", "proportion"),
     Question("socio_emotional", "Tracking, detracking and socio-emotional outcomes",
              ("course tracking", "placement", "acceleration", "enrichment", "detracking reform", "system tracking"),
-             ("socio-emotional",), ("all", "low", "middle", "high")),
+             ("socio-emotional",), ("all",)),  # all students: one band does not stand for everyone
 )}
 
 #: The protocol's question (data/evidence-protocol.md, section 1) each key answers.
-PROTOCOL_QUESTION = {"high": "Q1", "low": "Q2", "middle": "Q3", "mean": "Q4", "gap": "Q5", "dispersion": "Q5",
+PROTOCOL_QUESTION = {"high": "Q1", "low": "Q2", "middle": "Q3", "mean": "Q4", "gap": "Q5", "dispersion": "Q5", "inequality_pooled": "Q5",
                      "gradient": "Q5", "within": "Q7", "socio_emotional": "Q8",
                      **{k: "Q6" for k in ("detrack_gap", "detrack_mean", "detrack_low", "detrack_middle",
                                           "detrack_high", "detrack_attainment", "detrack_attainment_high",
@@ -358,6 +362,8 @@ def _weigh(question: str, contrast: str, *, settings, designs, evidence_base, in
                 rows=rows, shown=shown)
     if len(rows) == 0:
         return Synthesis(status="no study", **base)
+    if evidence_base == "syntheses" and base["n_studies"] > 1:
+        return _most_precise_synthesis(q, rows, shown, base)
     yi = q.sign * rows["yi"].to_numpy(float)
     vi = rows["vi"].to_numpy(float)
     if evidence_base == "syntheses" and base["n_studies"] == 1:
@@ -367,6 +373,21 @@ def _weigh(question: str, contrast: str, *, settings, designs, evidence_base, in
     if base["n_studies"] < min_studies:
         return _one_study_each(yi, vi, rows, base)
     return _pooled(yi, vi, rows, base, inference, level, cr2_min_studies)
+
+
+def _most_precise_synthesis(q: Question, rows: pd.DataFrame, shown: pd.DataFrame, base: dict) -> Synthesis:
+    """Syntheses of one question share their studies, so they are never pooled: the most precise one (the
+    smallest mean SE of its rows) answers, and the others are shown with the reason."""
+    se = rows.assign(se=np.sqrt(rows["vi"].to_numpy(float))).groupby("study_id", sort=False)["se"].mean()
+    best = se.idxmin()
+    keep, others = rows[rows["study_id"] == best], rows[rows["study_id"] != best]
+    others = others.assign(excluded_because=f"an overlapping synthesis: {best} is more precise, and syntheses are "
+                                            "never pooled (they share studies)")
+    base = {**base, "rows": keep, "shown": pd.concat([shown, others], ignore_index=True), "k": len(keep),
+            "n_studies": 1}
+    s = _one_study(q.sign * keep["yi"].to_numpy(float), keep["vi"].to_numpy(float), base, status="single synthesis")
+    return replace(s, inference=f"{s.inference}: the most precise of {len(se)} syntheses (never pooled: they share "
+                                "studies)")
 
 
 def _one_study(yi, vi, base, status: str) -> Synthesis:

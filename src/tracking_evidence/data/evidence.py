@@ -67,7 +67,8 @@ SETTINGS = ("K-12", "higher education", "other")
 NOT_TRACKING = "not a tracking-intensity comparison"
 CONTRASTS = ("system tracking", "course tracking", "placement", "within-class grouping", "acceleration", "enrichment",
              "detracking reform", NOT_TRACKING)
-CONSTRUCTS = ("mean achievement", "subgroup achievement", "gap", "dispersion", "gradient", "attainment",
+CONSTRUCTS = ("mean achievement", "subgroup achievement", "gap", "dispersion", "gradient", "inequality, pooled",
+              "attainment",
               "socio-emotional", "cost or staffing", "views or practice", "context")
 SUBGROUPS = ("all", "low", "middle", "high", "named group")
 NOT_A_COMPARISON = "not a comparison of tracking intensity"
@@ -79,7 +80,7 @@ SE_DERIVED = DERIVATIONS
 CODED = ("study_id", "setting", "contrast", "construct", "subgroup", "direction", "direction_words",
          "sign_more_tracking", "higher_is_better")
 #: Constructs that measure inequality: the question reads the inequality measure itself (higher is worse).
-INEQUALITY = ("gap", "dispersion", "gradient")
+INEQUALITY = ("gap", "dispersion", "gradient", "inequality, pooled")
 
 EVIDENCE = Dataset(
     "evidence.csv",

@@ -26,7 +26,14 @@ def _row(claim_id: str) -> dict:
     m = multiverse.run(claim_id)
     j = m.default
     c = j.certainty
-    return {"verdict": j.verdict, "certainty": c.level, "certainty_reasons": c.text,
+    level, reasons = c.level, c.text
+    if m.fragile and c.applicable:
+        # a verdict most specifications do not keep is no better than very low, whatever its evidence
+        common, share = m.most_common
+        level = "very low"
+        reasons += (f"; capped at very low: fragile, kept by {100 * m.robustness:.0f}% of its specifications (the "
+                    f"most common outcome, {100 * share:.0f}%: {common})")
+    return {"verdict": j.verdict, "certainty": level, "certainty_reasons": reasons,
             "robustness": m.robustness, "n_specifications": m.n_specifications,
             "most_sensitive_to": m.most_sensitive_to, "flips_at": m.flips_at, "fragile": m.fragile,
             "parts": "; ".join(f"{p.name}: {p.verdict}" for p in j.parts), "headline": j.headline}
@@ -122,7 +129,7 @@ def _robustness_cell(row) -> str:
     label = f"kept in {pct:.0f}% of {row.n_specifications} analysis choices" + (", fragile" if row.fragile else "")
     return (f"<span class='robustness' role='img' aria-label='{html.escape(label)}'><span class='robustness-fill"
             f"{' fragile' if row.fragile else ''}' style='width:{pct:.0f}%'></span></span>"
-            f"<span class='board-pct'>{pct:.0f}%</span>")
+            f"<span class='board-pct'>{pct:.0f}%{' <strong>fragile</strong>' if row.fragile else ''}</span>")
 
 
 def board_html(table: pd.DataFrame) -> str:

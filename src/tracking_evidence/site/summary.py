@@ -22,7 +22,7 @@ import pandas as pd
 from ..analyses import synthesis
 from ..data.months import load_months
 from ..verdicts.common import certainty_of, study_estimates, weigh
-from ..verdicts.parameters import param, spec_of
+from ..verdicts.parameters import spec_of
 
 __all__ = ["Line", "Question", "QUESTIONS", "Answer", "LineAnswer", "effect_words", "size_word", "months_of_progress",
            "answer", "answers", "bottom_line", "forest_table", "gap_map", "GAP_ROWS", "GAP_COLUMNS", "default_spec"]
@@ -71,7 +71,9 @@ QUESTIONS = (
              (Line("mean", "course tracking", "separate classes by attainment"),
               Line("mean", "system tracking", "selective school systems"))),
     Question("Q5", "Inequality", "What does tracking a whole school system do to inequality?", "inequality",
-             (Line("dispersion", "system tracking", "the spread of achievement"),
+             (Line("inequality_pooled", "system tracking", "inequality measures pooled by a meta-analysis (spread and "
+                   "family background)"),
+              Line("dispersion", "system tracking", "the spread of achievement"),
               Line("gradient", "system tracking", "the family-background gap"))),
     Question("Q6", "Detracking", "What does removing tracks do?", "achievement",
              (Line("detrack_mean", "course tracking", "mixed instead of separate classes, all students (trials)"),
@@ -273,7 +275,7 @@ def _bands_sentence(bands: list[tuple[str, LineAnswer]]) -> str:
     if len(words) == 1 and len(levels) == 1:
         head, _, tail = next(iter(words)).partition(", though ")
         each = _listed([f"{title} ({_interval(line)})" for title, line in bands])
-        tail = f", each interval reaching almost none" if tail else ""
+        tail = ", each interval reaching almost none" if tail else ""
         return f"Separate classes by attainment, in {which}: {head} for {each}{tail}; certainty {levels.pop()}."
     parts = [f"{title}, {line.words} ({_interval(line)}, certainty {line.certainty.level})" for title, line in bands]
     return f"Separate classes by attainment, in {which}: " + "; ".join(parts) + "."
@@ -334,7 +336,7 @@ GAP_ROWS = ("course tracking", "placement", "acceleration", "enrichment", "syste
             "detracking reform")
 GAP_COLUMNS = {"low achievers": ("subgroup achievement", ("low",)), "middle achievers": ("subgroup achievement", ("middle",)),
                "high achievers": ("subgroup achievement", ("high",)), "all students": ("mean achievement", ("all",)),
-               "inequality": (("gap", "dispersion", "gradient"), ("all",)), "attainment": ("attainment", None),
+               "inequality": (("gap", "dispersion", "gradient", "inequality, pooled"), ("all",)), "attainment": ("attainment", None),
                "self-concept, well-being": ("socio-emotional", None)}
 _LEVELS = ("high", "moderate", "low", "very low")
 

@@ -119,19 +119,29 @@ def c3(spec) -> Judgement:
 def c2(spec) -> Judgement:
     """Academic performance read from the reforms and from trials of tracked against mixed classes
     (reversed), never pooled together; social and emotional growth likewise."""
+    reversed_ = ("a trial of tracked against mixed classes read in reverse, not a detracking reform",)
     academic_lines = [effect_part(name, weigh("detrack_mean", contrast, spec), sign=1, sesoi=spec["sesoi"], spec=spec,
                                   label="effect of detracking on mean achievement",
-                                  what="detracking and mean achievement")
-                      for name, contrast in (("detracking reforms", "detracking reform"),
-                                             ("tracked vs mixed classes", "course tracking"))]
+                                  what="detracking and mean achievement", indirect=indirect)
+                      for name, contrast, indirect in (("detracking reforms", "detracking reform", ()),
+                                                       ("tracked vs mixed classes", "course tracking", reversed_))]
     social_lines = [effect_part(name, weigh("socio_emotional", contrast, spec), sign=-1, sesoi=spec["sesoi"], spec=spec,
                                 label="effect of detracking on socio-emotional outcomes",
-                                what="detracking and socio-emotional outcomes")
-                    for name, contrast in (("detracking reforms", "detracking reform"),
-                                           ("tracked vs mixed classes", "course tracking"))]
+                                what="detracking and socio-emotional outcomes", indirect=indirect)
+                    for name, contrast, indirect in (("detracking reforms", "detracking reform", ()),
+                                                     ("tracked vs mixed classes", "course tracking", reversed_))]
     academic = lines_part("academic performance", academic_lines)
     social = lines_part("social and emotional growth", social_lines)
     return Judgement("C2", (academic, social), f"academic: {academic.verdict}; social and emotional: {social.verdict}")
+
+
+def _weighing(spec: dict, **override) -> dict:
+    """The weighing options of ``spec`` as keyword arguments of ``synthesis.weigh``."""
+    options = dict(settings=spec["settings"], designs=spec["designs"], evidence_base=spec["evidence_base"],
+                   inference=spec["inference"], level=spec["ci_level"], min_studies=spec["min_studies"],
+                   cr2_min_studies=spec["cr2_min_studies"], bounds_decide=spec["bounds_decide"],
+                   unstated_level=spec["unstated_significance"])
+    return {**options, **override}
 
 
 @rule("B4", params=WEIGHING + ("sesoi", "strong_certainty", "include_system_reforms", "subgroup_correlation",
@@ -143,6 +153,12 @@ def b4(spec) -> Judgement:
     certainty downgraded for what that search could read (abstracts and table pages, not full texts);
     insufficient when the search is not taken as systematic (``search_is_systematic``)."""
     candidates = [_gap_change_part(spec)]
+    # what detracking reforms do for low achievers bears on equity directly (a gain for those held back)
+    for base in ("primary studies", "syntheses"):
+        s = synthesis.weigh("detrack_low", "detracking reform", **_weighing(spec, evidence_base=base))
+        candidates.append(effect_part(f"detracking reforms, low achievers ({base})", s, sign=1, sesoi=spec["sesoi"],
+                                      spec=spec, label="effect of detracking reforms on low achievers",
+                                      what="detracking reforms and low achievers"))
     if spec["include_system_reforms"]:
         for construct in ("gap", "gradient", "dispersion"):
             s = weigh(construct, "system tracking", spec)
@@ -162,10 +178,12 @@ def b4(spec) -> Judgement:
         certainty = grade("descriptive", "sample",
                           [Downgrade("indirectness", 1, "the search read abstracts and table pages, not full texts"),
                            Downgrade("risk of bias", 1, "one searcher per record; stored pages only")])
+        best = min((p for p in candidates if p.deciding is not None and p.certainty is not None),
+                   key=lambda p: levels.index(p.certainty.level), default=candidates[0])
         part = Part("evidence that detracking enhances equity is weak", "supported",
                     f"the book's documented search (every record screened, data/search/screening.csv) found no estimate "
                     f"showing, with {spec['strong_certainty']} certainty or more, that detracking narrows inequality "
-                    f"({shown})", candidates[0].deciding, certainty)
+                    f"or lifts low achievers ({shown})", best.deciding, certainty)
     else:
         certainty = grade("descriptive", "convenience sample", [])
         part = Part("evidence that detracking enhances equity is weak", "insufficient evidence",
@@ -185,7 +203,7 @@ def b5(spec) -> Judgement:
     rows = frame[(frame["contrast"] == "detracking reform") & frame["design"].isin(spec["b5_designs"])
                  & frame["setting"].isin(spec["settings"]) & (frame["estimate_role"] == "primary")]
     z = synthesis._z(spec["ci_level"])
-    examples = []
+    examples, candidates = [], []
     for study, g in rows.groupby("study_id"):
         g = g[g["has_uncertainty"]]
         if g.empty:
@@ -201,7 +219,10 @@ def b5(spec) -> Judgement:
                    | ((g["construct"] == "gap") & (hi < 0)))]
         harms = g[(g["construct"].isin(["mean achievement", "subgroup achievement"])) & (hi < 0)]
         if len(gains) and harms.empty:
-            examples.append((study, gains.iloc[0]))
+            i = gains.index[0]
+            examples.append((study, gains.loc[i], float(lo.loc[i]), float(hi.loc[i])))
+        low = g[g["subgroup"].isin(["low", "named group"]) & (g["construct"] == "subgroup achievement")]
+        candidates += [(study, low.loc[i], float(lo.loc[i]), float(hi.loc[i])) for i in low.index]
     certainty = grade("causal", "randomised or quasi-experimental",
                       [Downgrade("indirectness", 1, "one school or district"),
                        Downgrade("imprecision", 1, "one study")])
@@ -209,16 +230,22 @@ def b5(spec) -> Judgement:
                       [Downgrade("imprecision", 2, "the one evaluation with a gain for low achievers gives only a "
                                                    "statement of significance without its level")])
     if examples:
-        study, row = examples[0]
+        study, row, lo, hi = examples[0]
         part = Part("no example exists", "contradicted",
                     f"{study} ({row['id']}): disadvantaged or low-achieving students gained with no measured loss for "
-                    "others", Deciding("gain of the example's disadvantaged group", float(-row["yi"]), unit=str(row["unit"]),
-                                       threshold=0.0), certainty, refutes=True)
+                    f"others ({fmt(-row['yi'])}, interval {fmt(lo)} to {fmt(hi)})",
+                    Deciding("gain of the example's disadvantaged group", float(-row["yi"]), lo, hi,
+                             unit=str(row["unit"]), threshold=0.0), certainty, refutes=True)
     else:
+        best = max(candidates, key=lambda c: c[2]) if candidates else None
+        deciding = (Deciding("the nearest candidate: gain of its low achievers", float(-best[1]["yi"]), best[2], best[3],
+                             unit=str(best[1]["unit"]), threshold=0.0) if best is not None else None)
         part = Part("no example exists", "insufficient evidence",
                     f"{len(rows['study_id'].unique())} evaluations of detracked schools or mixed classes coded; none "
                     "reports, with an interval clear of zero at this level, a gain for low achievers without a measured "
-                    "loss for others", certainty=unsettled,
+                    "loss for others" + (f"; the nearest, {best[0]} ({best[1]['id']}): {fmt(-best[1]['yi'])}, "
+                                         f"interval {fmt(best[2])} to {fmt(best[3])}" if best is not None else ""),
+                    deciding, certainty=unsettled,
                     needs="Dee and Huffaker's standard error for the 0.2 SD gain (their table), or any detracked school's "
                           "equity gain with its uncertainty")
     return Judgement("B5", (part,), part.because)

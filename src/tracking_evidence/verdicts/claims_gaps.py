@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from ..analyses import gaps
 from ..data.evidence import load_evidence
-from .certainty import Downgrade, grade, not_applicable
-from .common import egsingle_gaps, fmt, pilot_numbers, size_part
+from .certainty import Downgrade, grade
+from .common import egsingle_gaps, fmt, size_part
 from .core import Deciding, Part
 from .registry import Judgement, rule
 
@@ -37,8 +37,9 @@ def _all_gaps_part(name: str, table, threshold: float, label: str, basis: str, i
     if (table["boot_ci_high"] < threshold).any():
         below = table.loc[table["boot_ci_high"].idxmin()]
         return Part(name, "contradicted", because + f"; one gap lies wholly below {threshold:g} SD",
-                    Deciding(label, float(below["d"]), float(below["boot_ci_low"]), float(below["boot_ci_high"]),
+                    Deciding(f"lowest of the {label}", float(below["d"]), float(below["boot_ci_low"]), float(below["boot_ci_high"]),
                              "SD", threshold), certainty, refutes=True)
+    label = label if len(table) == 1 else f"mean of the {label}"
     return size_part(name, estimate=mean, ci_low=lo, ci_high=hi, threshold=threshold, label=label, because=because,
                      certainty=certainty, what=what)
 
@@ -55,7 +56,7 @@ def b1(spec) -> Judgement:
     eg = egsingle_gaps()
     hsb = gaps.hsb_minority_gap()
     parts = (
-        _all_gaps_part("performance, grades 1-5", eg, t, "smallest Black or Hispanic gap, Chicago grades 1-5",
+        _all_gaps_part("performance, grades 1-5", eg, t, "Black and Hispanic gaps, Chicago grades 1-5",
                        "convenience sample", ["one city's schools, early 1990s"],
                        "race-linked gaps in grades 1-5 measured precisely enough"),
         _all_gaps_part("performance, high school", _gap_frame(hsb), t, "minority gap, US high schools 1982",
@@ -86,7 +87,7 @@ def c1(spec) -> Judgement:
     parts = (
         _all_gaps_part("low-income", _gap_frame(low), t, "bottom SES quartile vs the rest, HSB", "sample",
                        ["HSB used unweighted", "1982 cohort", "SES composite, not income"], "a precise low-income gap"),
-        _all_gaps_part("students of color", race, t, "smallest race-linked gap (Chicago grades 1-5, HSB)",
+        _all_gaps_part("students of color", race, t, "race-linked gaps (Chicago grades 1-5, HSB)",
                        "convenience sample", ["one city and one 1982 cohort"], "precise race-linked gaps"),
         _all_gaps_part("students with disabilities", disability, t, "NAEP grade-4 reading 2009, median gap",
                        "population measurement", ["reading only, one grade and year", "SD derived from the IQR"],
@@ -140,18 +141,14 @@ def b2(spec) -> Judgement:
 
 
 
-@rule("C7", params=("pilot_effect", "pilot_schools", "pilot_students", "pilot_randomise", "pilot_pretest"),
-      admits=("modelled",), why_not="C7 is normative (how detracking is best implemented): it is modelled, not "
-                                    "judged; the model says whether a one-grade pilot can evaluate effectiveness")
+@rule("C7", admits=("not testable here",),
+      why_not="C7 is about the order of implementation (gradually, a pilot first): no coded study compares a phased "
+              "with an all-at-once detracking; what a pilot can detect is C18's claim, which the power calculation "
+              "models")
 def c7(spec) -> Judgement:
-    n = pilot_numbers(spec)
-    can = n["mdes"] <= spec["pilot_effect"]
-    conclusion = "a pilot of this size can detect the effect" if can else "a pilot of this size cannot detect the effect"
-    because = (f"{spec['pilot_schools']} schools, {n['m']} students each, {spec['pilot_randomise']} randomised, pretest "
-               f"{spec['pilot_pretest']} (R² school {n['r2_school']:.2f}, student {n['r2_student']:.2f}), ICC "
-               f"{n['icc']:.2f}: smallest detectable effect {n['mdes']:.2f} SD; {n['needed']} schools detect "
-               f"{spec['pilot_effect']:g} SD")
-    part = Part("a pilot can evaluate effectiveness", "modelled", because,
-                Deciding("minimum detectable effect of the pilot", n["mdes"], unit="SD", threshold=spec["pilot_effect"]),
-                not_applicable("a power calculation, not evidence"), conclusion=conclusion)
-    return Judgement("C7", (part,), f"{conclusion}: {because}")
+    part = Part("detracking is best implemented gradually, a pilot first", "not testable here",
+                "no coded study compares a phased detracking with an all-at-once one; how much a one-grade pilot can "
+                "tell is C18's claim (a power calculation, modelled)",
+                needs="an evaluation that compares phased with all-at-once detracking on students' outcomes and on "
+                      "how well the reform was carried out")
+    return Judgement("C7", (part,), f"not testable here: {part.because}")

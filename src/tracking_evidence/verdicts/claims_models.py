@@ -3,7 +3,6 @@ private resources): their verdict is ``modelled``; the multiverse tracks the mod
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import cache
 
 import numpy as np
@@ -19,28 +18,27 @@ B9_MODELLED = "B9 is normative (an optimum and a charge of ideology): it is mode
 B10_MODELLED = "B10 is a causal claim no shipped data can test: the simulation (simulated, seeded data) is modelled"
 
 
-@rule("B9", params=("equity_weight", "calibration_end", "section_cost"), admits=("modelled",), why_not=B9_MODELLED)
+@rule("B9", params=("equity_weight", "calibration_end", "peer_effect_end", "section_cost"), admits=("modelled",),
+      why_not=B9_MODELLED)
 def b9(spec) -> Judgement:
-    base = models.central_params()
-    table = models.calibration()
-    alpha = {"estimate": table.loc["alpha", "central"], "ci_low": table.loc["alpha", "low"],
-             "ci_high": table.loc["alpha", "high"]}[spec["calibration_end"]]
-    p = replace(base, alpha=float(alpha), epsilon=float(spec["equity_weight"]), kappa=float(spec["section_cost"]))
+    p = models.params_at(spec["calibration_end"], spec["peer_effect_end"], spec["section_cost"], spec["equity_weight"])
     s_star = models.optimum(p)
     regime = models.regime(s_star)
     conclusion = {"none": "no tracking is optimal", "full": "full streaming is optimal",
                   "compromise": "a compromise is optimal"}[regime]
     because = (f"equity weight {spec['equity_weight']:g}, targeting gain at the between-class evidence's "
-               f"{spec['calibration_end'].replace('_', ' ')}, section cost {spec['section_cost']:g} SD: optimal share of "
+               f"{spec['calibration_end'].replace('_', ' ')}, peer effect at its {spec['peer_effect_end'].replace('_', ' ')} "
+               f"({p.gamma_bottom:+.2f} SD per SD of peers), section cost {spec['section_cost']:g} SD: optimal share of "
                f"tracked instruction {s_star:.2f}")
     part = Part("the optimum is a compromise, not zero", "modelled", because,
                 Deciding("optimal share of tracked instruction", s_star, unit="share"),
                 not_applicable("a model of value choices"), conclusion=conclusion)
-    cal = {"estimate": "central", "ci_low": "alpha low", "ci_high": "alpha high"}[spec["calibration_end"]]
-    conditions = models.describe_regimes(models.regimes_by_equity(cal))
-    return Judgement("B9", (part,), f"with a causal peer effect near zero, the model's optimum is {conditions} "
-                                   f"(targeting gain at the between-class evidence's {spec['calibration_end'].replace('_', ' ')}): "
-                                   "it turns on the size of the targeting gain more than on the equity weight")
+    conditions = models.describe_regimes(models.regimes_over_equity(p))
+    upper = models.describe_regimes(models.regimes_over_equity(
+        models.params_at(spec["calibration_end"], "ci_high", spec["section_cost"])))
+    return Judgement("B9", (part,), f"driven by two inputs, the targeting gain and the peer effect: with the causal peer "
+                                   f"effect at {p.gamma_bottom:+.2f} SD per SD of peers, the model's optimum is "
+                                   f"{conditions}; at the upper end of its interval it is {upper}")
 
 
 @cache

@@ -6,7 +6,7 @@ counterexample (:func:`.common.counterexample_part`), and otherwise needs every 
 
 from __future__ import annotations
 
-from .common import WEIGHING, counterexample_part, effect_part, lines_part, no_harm_part, weigh
+from .common import WEIGHING, counterexample_part, effect_part, harm_level, lines_part, no_harm_part, weigh
 from .core import Part
 from .registry import Judgement, rule
 
@@ -16,9 +16,11 @@ PATHWAYS = {"honors and tracked classes": "course tracking",
             "accelerated pathways": "acceleration"}
 BANDS = ("low", "middle", "high")
 COUNTEREXAMPLE = ("counterexample_designs", "counterexample_max_rob")
+#: Why trials of tracked against mixed classes bear only indirectly on removing tracks (read in reverse).
+REVERSED = "a trial of tracked against mixed classes read in reverse, not a detracking reform"
 
 
-@rule("B3", params=WEIGHING + ("sesoi",) + COUNTEREXAMPLE)
+@rule("B3", params=WEIGHING + ("sesoi", "harm_threshold") + COUNTEREXAMPLE)
 def b3(spec) -> Judgement:
     parts, syntheses = [], []
     for name, contrast in PATHWAYS.items():
@@ -31,9 +33,12 @@ def b3(spec) -> Judgement:
     parts.append(no_harm_part("detracking reforms' high achievers", reform, harm_sign=-1, sesoi=spec["sesoi"], spec=spec,
                               label="effect of detracking reforms on high achievers",
                               what="detracking reforms' effects on high achievers"))
-    counter = counterexample_part("a credible study showing harm", syntheses, against_sign=1, threshold=0.0, spec=spec,
-                                  label="what removing the separate provision costs high achievers", what="")
-    counter = counter or counterexample_part("a credible study showing harm", [reform], against_sign=-1, threshold=0.0,
+    harm = harm_level(spec, spec["sesoi"])  # one threshold of harm for every part of the claim
+    counter = counterexample_part("a credible study showing harm", syntheses, against_sign=1, threshold=harm, spec=spec,
+                                  label="what removing the separate provision costs high achievers", what="",
+                                  indirect="separate provision for high achievers compared with none, read in reverse: "
+                                           "not the removal of honours, advanced or accelerated pathways itself")
+    counter = counter or counterexample_part("a credible study showing harm", [reform], against_sign=-1, threshold=harm,
                                              spec=spec, label="effect of detracking on high achievers", what="")
     if counter is not None:
         parts.append(counter)
@@ -81,8 +86,9 @@ def detracking_lines(question: str, spec: dict, *, label: str, what: str) -> tup
     """A detracking effect read from every contrast that bears on it, never pooled together: the
     reforms themselves, and comparisons of tracked with mixed classes read the other way."""
     syntheses = [weigh(question, contrast, spec) for contrast in ("detracking reform", "course tracking")]
-    lines = [effect_part(f"{'detracking reforms' if s.contrast == 'detracking reform' else 'tracked vs mixed classes'}",
-                         s, sign=1, sesoi=spec["sesoi"], spec=spec, label=label, what=what) for s in syntheses]
+    lines = [effect_part("detracking reforms" if s.contrast == "detracking reform" else "tracked vs mixed classes",
+                         s, sign=1, sesoi=spec["sesoi"], spec=spec, label=label, what=what,
+                         indirect=() if s.contrast == "detracking reform" else (REVERSED,)) for s in syntheses]
     return lines, syntheses
 
 
@@ -95,7 +101,8 @@ def c6(spec) -> Judgement:
         syntheses += s
         parts.append(lines_part(f"{band} achievers", lines))
     counter = counterexample_part("a band that loses or gains nothing worthwhile", syntheses, against_sign=-1,
-                                  threshold=-spec["sesoi"], spec=spec, label="effect of detracking (negated)", what="")
+                                  threshold=-spec["sesoi"], spec=spec, label="effect of detracking (negated)", what="",
+                                  indirect={"course tracking": REVERSED})
     if counter is not None:
         parts.append(counter)
     return Judgement("C6", tuple(parts), "judged as Source C meant it (mixed, not 'homogeneous', classrooms): every "

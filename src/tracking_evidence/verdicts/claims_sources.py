@@ -5,7 +5,6 @@ the data that would settle it, so that the claim is listed, quoted and explained
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import cache
 
 from statsmodels.stats.proportion import proportion_confint
@@ -25,30 +24,22 @@ def _untestable(claim_id: str, name: str, because: str, needs: str, headline: st
 NOT_TESTABLE = "the claim is about beliefs, motives or practices that no data the book holds measures"
 
 
-@rule("B12", params=("practice_bears_on_belief",), admits=("contradicted", "not testable here"),
-      why_not="what K-12 educators believe is measured by no coded survey; their practice is: it can show that "
-              "grouping by ability is widely used, which an article of faith against it would not allow, but no "
-              "practice can show that a belief is held")
+@rule("B12", admits=("not testable here",),
+      why_not="what K-12 educators believe is measured by no coded survey; teachers' reported practice (NAEP: "
+              "grouping by ability within classes) carries no uncertainty and is not a belief, so it is shown, "
+              "never decides")
 def b12(spec) -> Judgement:
-    """Judged on what bears on it: NAEP's reports of K-12 teachers' grouping by ability (rows E122-E124)."""
+    """What bears on it is shown: NAEP's reports of grade-4 teachers' grouping by ability (rows E122-E124),
+    a practice within classes, without uncertainty; no survey of beliefs is coded."""
     rows = load_evidence().set_index("id")
-    latest = rows.loc["E122"]
-    if spec["practice_bears_on_belief"]:
-        certainty = grade("descriptive", "population measurement",
-                          [Downgrade("indirectness", 2, "teachers' practice (within-class grouping in grade-4 reading "
-                                                        "and math), not their beliefs about tracking")])
-        because = (f"NAEP: {latest['estimate']:.0f}% of fourth-grade teachers grouped students by ability in reading "
-                   f"in 2009, up from {rows.loc['E123', 'estimate']:.0f}% in 1998, and "
-                   f"{rows.loc['E124', 'estimate']:.0f}% in math (E122-E124): grouping by ability is K-12 practice, "
-                   "which an article of faith that it causes disparities would not leave")
-        part = Part("an article of faith in K-12 circles", "contradicted", because,
-                    Deciding("share of grade-4 teachers grouping by ability in reading, 2009", float(latest["estimate"]),
-                             unit="percent", threshold=50.0), certainty)
-    else:
-        part = Part("an article of faith in K-12 circles", "not testable here",
-                    "taken strictly, a belief is measured only by asking: no coded survey asks K-12 educators whether "
-                    "tracking causes race-linked disparities",
-                    needs="a representative survey of K-12 teachers and administrators on that question")
+    shown = (f"shown, not deciding: NAEP reports {rows.loc['E122', 'estimate']:.0f}% of fourth-grade teachers grouping "
+             f"by ability in reading in 2009 (up from {rows.loc['E123', 'estimate']:.0f}% in 1998) and "
+             f"{rows.loc['E124', 'estimate']:.0f}% in math (E122-E124): a practice within classes, printed without "
+             "uncertainty, not a belief about tracking")
+    part = Part("an article of faith in K-12 circles", "not testable here",
+                "a belief is measured only by asking: no coded survey asks K-12 educators whether tracking causes "
+                f"race-linked disparities; {shown}",
+                needs="a representative survey of K-12 teachers and administrators on that question")
     return Judgement("B12", (part,), part.because)
 
 
@@ -121,24 +112,32 @@ SOURCE_C_EQUITY = ("Closing the gap is vital for creating an equitable education
                    "students, regardless of socioeconomic status or race.")
 
 
-@rule("B16", admits=("supported",),
-      why_not="judged on the one detracking advocacy text the book holds (Source C), which speaks of equity only "
-              "inside the education system; another advocate's text that speaks of students' lives outside school "
-              "would contradict it, and the book holds none")
+@rule("B16", admits=("insufficient evidence",),
+      why_not="a claim about advocates in general, and the book holds one advocacy text (Source C): it is consistent "
+              "with the claim, but one blog post is no sample of advocates; a sample of advocacy texts would settle it "
+              "either way")
 def b16(spec) -> Judgement:
-    """Judged on the one detracking advocacy text the book holds (Source C): does it speak of equity
-    beyond the classroom (students' opportunities, careers, lives outside school)?"""
+    """Read on the one detracking advocacy text the book holds (Source C): does it speak of equity beyond
+    the classroom? One text can illustrate the claim, not establish it of advocates in general."""
     from ..data.claims import source_text
 
     text = source_text("C")
     if SOURCE_C_EQUITY not in text:
         raise ValueError("Source C's sentence on equity is no longer in data/sources: re-read the text")
     certainty = grade("descriptive", "convenience sample", [Downgrade("indirectness", 1, "one advocacy text")])
-    part = Part("advocates' concern with equity outside the classroom", "supported",
+    part = Part("advocates' concern with equity outside the classroom", "insufficient evidence",
                 f"the one advocacy text in hand (Source C) speaks of equity once, for the education system: '"
-                f"{SOURCE_C_EQUITY}'; nothing in it concerns students' opportunities outside school", certainty=certainty)
-    return Judgement("B16", (part,), "Source C, the advocacy text in hand, is concerned with equity inside the education "
-                                     "system only; one blog post is a thin sample of advocates")
+                f"{SOURCE_C_EQUITY}'; nothing in it concerns students' opportunities outside school. Consistent with "
+                "the claim, but one text is no sample of advocates", certainty=certainty,
+                needs="a sample of detracking advocacy texts, read for what they say about equity outside school")
+    return Judgement("B16", (part,), "Source C, the one advocacy text in hand, speaks of equity inside the education "
+                                     "system only: consistent with the claim, but one blog post is no sample of "
+                                     "advocates")
+
+
+#: The rows that link schooling to later life, chosen by reading them (not by a program reading their words):
+#: years of schooling and wages after a higher track, wages after comprehensive reforms.
+B17_ROWS = ("E057", "E058", "E059", "E060", "E119", "E177", "E182")
 
 
 @rule("B17", admits=("insufficient evidence",),
@@ -147,7 +146,7 @@ def b16(spec) -> Judgement:
               "to schooling literature is not coded")
 def b17(spec) -> Judgement:
     rows = load_evidence()
-    later = rows[(rows["construct"] == "attainment") & rows["outcome"].str.contains("wage|earning|schooling", case=False)]
+    later = rows[rows["id"].isin(B17_ROWS)]
     certainty = grade("causal", "randomised or quasi-experimental",
                       [Downgrade("imprecision", 2, "no coded row carries its uncertainty"),
                        Downgrade("indirectness", 1, "tracking placements and reforms, not education in general")])
@@ -155,19 +154,17 @@ def b17(spec) -> Judgement:
                 f"{len(later)} coded rows link schooling to later life ({', '.join(later['id'])}), none with its "
                 "uncertainty", certainty=certainty,
                 needs="estimates of the earnings and opportunity returns to schooling, with their uncertainty")
-    return Judgement("B17", (part,), part.because)
+    return Judgement("B17", (part,), f"{part.because}; the returns to schooling in general were outside the book's "
+                                     "search (it searched for tracking), so this says nothing against a well-studied "
+                                     "finding")
 
 
 @cache
-def _model_gap_only(calibration_end: str, section_cost: float) -> dict:
+def _model_gap_only(calibration_end: str, peer_effect_end: str, section_cost: float) -> dict:
     """Mean gain at the optimum of mean achievement, and at the optimum of the disparity alone."""
     import numpy as np
 
-    base = models.central_params()
-    table = models.calibration()
-    alpha = {"estimate": table.loc["alpha", "central"], "ci_low": table.loc["alpha", "low"],
-             "ci_high": table.loc["alpha", "high"]}[calibration_end]
-    p = replace(base, alpha=float(alpha), kappa=float(section_cost), epsilon=0.0)
+    p = models.params_at(calibration_end, peer_effect_end, section_cost, 0.0)
     grid = np.linspace(0, 1, 201)
     g = models.gains(p, grid)
     mean = sum(getattr(p, f"p_{b}") * g[b] for b in models.BANDS)
@@ -177,10 +174,10 @@ def _model_gap_only(calibration_end: str, section_cost: float) -> dict:
     return {"s_mean": s_mean, "s_gap": s_gap, "loss": float(mean.max() - mean[int(np.argmin(gap))])}
 
 
-@rule("B18", params=("calibration_end", "section_cost"), admits=("modelled",),
+@rule("B18", params=("calibration_end", "peer_effect_end", "section_cost"), admits=("modelled",),
       why_not="B18 is normative: the model shows what judging success by disparities alone costs the mean student")
 def b18(spec) -> Judgement:
-    n = _model_gap_only(spec["calibration_end"], spec["section_cost"])
+    n = _model_gap_only(spec["calibration_end"], spec["peer_effect_end"], spec["section_cost"])
     conflict = n["loss"] > 0
     conclusion = "judging by disparities alone lowers the mean gain" if conflict else "no conflict in the model"
     because = (f"the model's best share of tracked instruction for the mean is {n['s_mean']:.2f}, for the top-bottom "
@@ -188,7 +185,9 @@ def b18(spec) -> Judgement:
     part = Part("success judged by within-class disparities alone", "modelled", because,
                 Deciding("mean gain given up", n["loss"], unit="SD", threshold=0.0),
                 not_applicable("a model of value choices"), conclusion=conclusion)
-    return Judgement("B18", (part,), f"{conclusion}: {because}")
+    return Judgement("B18", (part,), f"{conclusion}: {because} (peer effect at its "
+                                     f"{spec['peer_effect_end'].replace('_', ' ')}; an assumption-driven result: with a "
+                                     "peer effect near zero the model has no channel by which tracking widens the gap)")
 
 
 @cache
@@ -372,24 +371,21 @@ def c21(spec) -> Judgement:
                        "of parents", "detracking reforms compared by how they engaged parents, teachers and students")
 
 
-@rule("C22", params=("equity_weight", "calibration_end", "section_cost"), admits=("modelled",),
+@rule("C22", params=("equity_weight", "calibration_end", "peer_effect_end", "section_cost"), admits=("modelled",),
       why_not="C22 is normative: the model says under which values detracking's benefits outweigh its costs")
 def c22(spec) -> Judgement:
-    base = models.central_params()
-    table = models.calibration()
-    alpha = {"estimate": table.loc["alpha", "central"], "ci_low": table.loc["alpha", "low"],
-             "ci_high": table.loc["alpha", "high"]}[spec["calibration_end"]]
-    p = replace(base, alpha=float(alpha), epsilon=float(spec["equity_weight"]), kappa=float(spec["section_cost"]))
+    p = models.params_at(spec["calibration_end"], spec["peer_effect_end"], spec["section_cost"], spec["equity_weight"])
     s_star = models.optimum(p)
     value = float(models.welfare(p, 0.0) - models.welfare(p, 1.0))
     conclusion = "detracking is worth it in the model" if value > 0 else "detracking is not worth it in the model"
-    because = (f"equity weight {spec['equity_weight']:g}: welfare of no tracking minus full streaming {value:+.3f} "
-               f"(optimum {s_star:.2f})")
+    because = (f"equity weight {spec['equity_weight']:g}, peer effect {p.gamma_bottom:+.2f} SD per SD of peers: welfare "
+               f"of no tracking minus full streaming {value:+.3f} (optimum {s_star:.2f})")
     part = Part("the benefits are worth the effort", "modelled", because,
                 Deciding("welfare of detracking minus full streaming", value, threshold=0.0),
                 not_applicable("a model of value choices"), conclusion=conclusion)
-    cal = {"estimate": "central", "ci_low": "alpha low", "ci_high": "alpha high"}[spec["calibration_end"]]
-    conditions = models.describe_regimes(models.regimes_by_equity(cal))
+    conditions = models.describe_regimes(models.regimes_over_equity(p))
     return Judgement("C22", (part,), f"{conclusion} at equity weight {spec['equity_weight']:g}; the model's optimum "
-                                    f"is {conditions}, so whether detracking is worth it turns on the targeting gain "
-                                    "(the between-class evidence), with the causal peer effect near zero")
+                                    f"is {conditions}. Driven by its inputs, not found in data: the targeting gain (the "
+                                    f"between-class evidence) and the causal peer effect ({p.gamma_bottom:+.2f}); "
+                                    "the benefits the claim names beyond achievement (social development, access) "
+                                    "are not in the model")

@@ -43,7 +43,7 @@ from .core import Deciding, Part
 from .parameters import param
 
 __all__ = ["effect_part", "no_harm_part", "counterexample_part", "lines_part", "study_estimates", "size_part",
-           "synthesis_certainty", "no_evidence_certainty", "certainty_of", "clears", "TOUCH", "describe", "fmt", "WEIGHING", "weigh",
+           "synthesis_certainty", "no_evidence_certainty", "harm_level", "certainty_of", "clears", "TOUCH", "describe", "fmt", "WEIGHING", "weigh",
            "LAST_GRADE", "egsingle_gaps", "pilot_numbers"]
 
 
@@ -154,10 +154,18 @@ def effect_part(name: str, s: Synthesis, *, sign: int, sesoi: float, spec: dict,
     return _insufficient(name, s, label, sign, support, unit, what, spec, indirect)
 
 
+def harm_level(spec: dict, sesoi: float) -> float:
+    """The declared ``harm_threshold``: zero (any harm an interval shows) or the smallest effect worth acting on."""
+    choice = spec.get("harm_threshold", param("harm_threshold").default)
+    return sesoi if choice == "sesoi" else 0.0
+
+
 def no_harm_part(name: str, s: Synthesis, *, harm_sign: int, sesoi: float, spec: dict, label: str, what: str,
                  unit: str = "SD", indirect=()) -> Part:
-    """'Does not harm': harm is an effect in direction ``harm_sign`` of the synthesis' estimate."""
-    threshold = _support_level(spec, sesoi)
+    """'Does not harm': harm is an effect in direction ``harm_sign`` of the synthesis' estimate. Contradicted
+    when the interval clears the declared harm threshold (the same threshold as the claim's counterexample);
+    supported when it excludes every worthwhile harm."""
+    threshold = harm_level(spec, sesoi)
     if not s.decides:
         return _insufficient(name, s, label, harm_sign, sesoi, unit, what, spec, indirect)
     est, lo, hi = _in_direction(s, harm_sign)
@@ -199,11 +207,13 @@ def _study_estimates(sign, studies, ids, yi, se, designs, robs, bound_only) -> p
 
 
 def counterexample_part(name: str, syntheses, *, against_sign: int, threshold: float, spec: dict, label: str,
-                        what: str, unit: str = "SD") -> Part | None:
+                        what: str, unit: str = "SD", indirect: str | dict = "") -> Part | None:
     """The first credible counterexample among the studies of ``syntheses``: a study of a declared
     design (``counterexample_designs``) and risk of bias no worse than ``counterexample_max_rob``,
     whose own interval lies wholly beyond ``threshold`` in direction ``against_sign`` (against the
-    claim). None when there is none; a universal claim then stands or falls on its other parts."""
+    claim). None when there is none; a universal claim then stands or falls on its other parts.
+    ``indirect`` names how the study's contrast differs from the claim's (one more level down): one reason
+    for every synthesis, or a mapping from a synthesis' contrast to its reason."""
     z = synthesis._z(spec["ci_level"])
     allowed = _ROB_ORDER[:_ROB_ORDER.index(spec["counterexample_max_rob"]) + 1]
     for s in syntheses:
@@ -215,9 +225,12 @@ def counterexample_part(name: str, syntheses, *, against_sign: int, threshold: f
             est = against_sign * study.estimate
             lo, hi = est - z * study.se, est + z * study.se
             if clears(lo, threshold, study.bound_only):
-                certainty = grade("causal", "randomised or quasi-experimental",
-                                  [Downgrade("imprecision", 1, "one study"),
-                                   Downgrade("indirectness", 1, f"one setting ({study.study_id})")])
+                downgrades = [Downgrade("imprecision", 1, "one study"),
+                              Downgrade("indirectness", 1, f"one setting ({study.study_id})")]
+                reason = indirect.get(s.contrast, "") if isinstance(indirect, dict) else indirect
+                if reason:
+                    downgrades.append(Downgrade("indirectness", 1, reason))
+                certainty = grade("causal", "randomised or quasi-experimental", downgrades)
                 because = (f"{study.study_id} ({study.design}, rows {study.rows}): {fmt(study.estimate)} {unit} "
                            f"({100 * spec['ci_level']:.0f}% CI {fmt(study.estimate - z * study.se)} to "
                            f"{fmt(study.estimate + z * study.se)}), a credible counterexample")
@@ -229,10 +242,21 @@ def counterexample_part(name: str, syntheses, *, against_sign: int, threshold: f
 _LEVELS = ("high", "moderate", "low", "very low")
 
 
+def _side(p: Part) -> int:
+    """+1 or -1 when a line's interval lies wholly on that side of zero (in the claim's direction), else 0."""
+    d = p.deciding
+    if d is None or not (math.isfinite(d.ci_low) and math.isfinite(d.ci_high)):
+        return 0
+    return 1 if d.ci_low > 0 else -1 if d.ci_high < 0 else 0
+
+
 def lines_part(name: str, lines: list[Part]) -> Part:
-    """One part from several lines of evidence: the judged lines of the highest certainty decide (a line
-    of weaker design or precision does not outvote a stronger one); if they disagree, *mixed*. With no
-    judged line, the line of the highest certainty stands for the part (insufficient evidence)."""
+    """One part from several lines of evidence (different interventions, never pooled): the judged lines
+    of the highest certainty decide (a line of weaker design or precision does not outvote a stronger
+    one); if they disagree, *mixed*. A line that was not judged still counts against the lead when it is
+    at least as certain and its interval lies wholly on the other side of zero: two interventions of
+    equal standing pointing opposite ways are *mixed*, whatever thresholds each cleared. With no judged
+    line, the line of the highest certainty stands for the part (insufficient evidence)."""
     def level(p: Part) -> int:
         return _LEVELS.index(p.certainty.level) if p.certainty is not None and p.certainty.applicable else 4
 
@@ -244,6 +268,12 @@ def lines_part(name: str, lines: list[Part]) -> Part:
     verdicts = {p.verdict for p in top}
     lead = top[0]
     verdict = lead.verdict if len(verdicts) == 1 else "mixed"
+    if verdict in ("supported", "contradicted") and _side(lead):
+        against = [p for p in lines if p is not lead and level(p) <= level(lead) and _side(p) == -_side(lead)]
+        if against:
+            verdict = "mixed"
+            because += (f"; {against[0].name} points the other way with at least the same certainty "
+                        f"({against[0].certainty.level}): the lines disagree")
     needs = lead.needs if verdict not in ("supported", "contradicted", "mixed") else ""
     return Part(name, verdict, because, lead.deciding, lead.certainty, needs=needs)
 

@@ -76,6 +76,12 @@ class Multiverse:
     def fragile(self) -> bool:
         return self.robustness < param("fragile_below").default
 
+    @property
+    def most_common(self) -> tuple[str, float]:
+        """The outcome most specifications give, and their share (for a fragile verdict, shown beside it)."""
+        shares = self.table["outcome"].value_counts(normalize=True)
+        return str(shares.index[0]), float(shares.iloc[0])
+
 
 def _rows(spec: dict, judgement: Judgement) -> list[dict]:
     """One row per value of ``min_coverage`` for a claim of several parts (the combination rule is

@@ -119,11 +119,11 @@ declare("inference", "CR2", ("CR2", "model", "Knapp-Hartung"),
         "(below cr2_min_studies the model-based interval is used); the three-level model's own interval trusts it; "
         "Knapp-Hartung (a t interval on studies - 1 df) is the small-sample alternative",
         cite="pustejovsky2018small")
-declare("unstated_significance", 0.05, (0.05, 0.1),
-        "the level at which a statement of significance without its level ('significantly increased') is read: "
-        "0.05, the convention of the field; 0.1, the loosest level in use (the widest interval the words allow, as "
-        "the data record it)",
-        bound="reading an unstated level below 5% would claim more precision than the words give")
+declare("unstated_significance", 0.1, (0.05, 0.1),
+        "the level at which a statement of significance without its level ('significantly increased') is read: 0.1, "
+        "the loosest level in use, as the protocol registered (amendment 2, item 2: the widest interval the words "
+        "allow); 0.05, the commonest convention, is the declared alternative",
+        bound="no convention calls a result 'significant' above the 10% level")
 declare("cr2_min_studies", 6, (4, 6, 10),
         "fewest studies for a CR2 interval: its Satterthwaite df fall below about 4 with fewer, where its authors "
         "find it unreliable; 4 is the permissive end, 10 the strict one", cite="pustejovsky2018small")
@@ -150,6 +150,10 @@ declare("support_threshold", "sesoi", ("sesoi", "zero"),
         "what an interval must clear for a claimed effect to be supported: the smallest effect worth acting on (the "
         "book's design: a worthwhile effect) or zero (any effect in the claimed direction, the permissive alternative); "
         "a claim is contradicted when no worthwhile effect is compatible with the evidence, whichever is chosen")
+declare("harm_threshold", "zero", ("zero", "sesoi"),
+        "the harm a claim that something 'does not harm in any way' is refuted by, one threshold for every part of "
+        "the claim: any harm an interval shows (zero) by the claim's own words; the smallest harm worth acting on "
+        "(sesoi) is the permissive alternative")
 declare("counterexample_designs", ("RCT", "quasi-experimental"),
         (("RCT",), ("RCT", "quasi-experimental"), ("RCT", "quasi-experimental", "descriptive")),
         "the designs a single study needs to refute a universal claim ('all students', 'no example', 'in any way'): "
@@ -206,6 +210,11 @@ declare("equity_weight", 0.25, (0.0, 0.1, 0.25, 0.5, 1.0),
         "0 (B9's own framing, mean achievement only) and 1 are the ends")
 declare("calibration_end", "estimate", ("ci_low", "estimate", "ci_high"),
         "where in the interval of the weighed between-class effect the model's targeting gain is set")
+declare("peer_effect_end", "estimate", ("ci_low", "estimate", "ci_high"),
+        "where in the 95% interval of the causal peer effect (Abdulkadiroglu, Angrist & Pathak's 2SLS estimate at the "
+        "Boston exam-school cutoff, E158) every band's peer slope is set: the estimate, about zero, or an end; at the "
+        "upper end (0.24 SD per SD of peers) low achievers lose from losing able classmates, the channel by which "
+        "tracking could widen gaps in the model")
 declare("section_cost", 0.5, (0.0, 0.5, 1.0),
         "achievement cost (SD) of doubling the sections with the same resources: no estimate exists; 0 to 1")
 declare("private_gradient", 0.5, acceleration.DEFAULT_GRADIENTS,
@@ -222,9 +231,10 @@ declare("consensus_share", 0.8, (0.7, 0.8, 0.9),
         "0.9")
 declare("minority_share", 0.2, (0.1, 0.2, 0.3),
         "'balanced' or 'quite mixed': at least this share of settings on each side of zero; 0.1 to 0.3")
-declare("inequality_construct", "dispersion", ("dispersion", "gradient", "gap"),
-        "which inequality measure a claim about 'inequality' is judged on; Source A names dispersion and the "
-        "family-background effect; they are never pooled together")
+declare("inequality_construct", "inequality_pooled", ("inequality_pooled", "dispersion", "gradient", "gap"),
+        "which inequality measure a claim about 'inequality' is judged on: by default the measure Source A reports, "
+        "Terrin and Triventi's pooling of dispersion and family-background effects; each single measure is an "
+        "alternative; the book never pools measures itself")
 declare("tracking_contrast", "system tracking", ("system tracking", "course tracking"),
         "between-school (system) tracking, which the inequality literature studies most, or course tracking within "
         "schools")
@@ -250,9 +260,6 @@ declare("search_is_systematic", True, (True, False),
         "whether the book's documented search (a written protocol, every record screened with its reason, a PRISMA "
         "flow) counts as a systematic search for B4's claim about the evidence; its limits (stored pages: abstracts and "
         "table pages) downgrade the certainty; taking the table as a convenience collection is the alternative")
-declare("practice_bears_on_belief", True, (True, False),
-        "whether K-12 teachers' reported practice (NAEP: grouping by ability) bears on B12's claim about their "
-        "beliefs; strictly, only a survey of beliefs does (the alternative: not testable here)")
 declare("subgroup_correlation", 0.0, (0.0, 0.3, 0.6),
         "correlation of a study's low- and high-achiever estimates when their difference gives a gap change; "
         "unpublished, so varied from 0 (separate samples) to 0.6",
@@ -292,6 +299,7 @@ LABELS = {
     "evidence_base": "which evidence decides (primary studies or syntheses)",
     "sesoi": "the smallest effect worth acting on",
     "support_threshold": "what an interval must clear to support a claimed effect",
+    "harm_threshold": "the harm that refutes 'does not harm in any way'",
     "counterexample_designs": "the designs a counterexample needs",
     "counterexample_max_rob": "the worst risk of bias a counterexample may carry",
     "min_coverage": "the share of a claim's parts that must be judged",
@@ -306,6 +314,7 @@ LABELS = {
     "equity_weight": "the weight put on the gap between the top and the bottom",
     "calibration_end": "where the targeting gain is set in its interval",
     "section_cost": "the achievement cost of more sections",
+    "peer_effect_end": "where the peer effect is set in its interval",
     "private_gradient": "how steeply private acceleration rises with family income",
     "consensus_share": "the share of settings that makes a consensus",
     "minority_share": "the share of settings on each side that makes a literature mixed",
@@ -317,7 +326,6 @@ LABELS = {
     "strong_certainty": "the certainty that makes evidence strong",
     "include_system_reforms": "whether system reforms abroad count as detracking",
     "search_is_systematic": "whether the book's documented search counts as systematic",
-    "practice_bears_on_belief": "whether teachers' practice bears on their beliefs",
     "subgroup_correlation": "the correlation of a study's low- and high-achiever estimates",
     "staffing_support": "the support detracking includes",
     "b5_designs": "the designs an example of equitable detracking needs",
