@@ -153,6 +153,17 @@ def test_page_in_the_browser(sized_page, site_url, page_name):
         assert image["ok"], f"{page_name}: image did not load: {image['src']}"
         assert image["alt"].strip(), f"{page_name}: image without alt text: {image['src']}"
 
+    figures = page.eval_on_selector_all(
+        "article img", "els => els.map(e => ({alt: e.alt, figure: e.closest('figure') ? e.closest('figure').id : null, "
+        "caption: e.closest('figure') && e.closest('figure').querySelector('figcaption') ? "
+        "e.closest('figure').querySelector('figcaption').innerText : ''}))")
+    for image in figures:
+        assert image["figure"], f"{page_name}: an image outside a numbered figure (no caption): {image['alt']}"
+        assert image["caption"].strip(), f"{page_name}: {image['figure']} has no caption"
+        assert not PATH_LIKE.search(image["alt"]), f"{page_name}: {image['figure']}'s alt text is a path"
+    if page.width == PHONE:
+        _check_figure_text(page, page_name)
+
     for box in page.query_selector_all("div.admonition.verdict"):
         assert box.is_visible(), f"{page_name}: a verdict box is hidden"
         assert box.inner_text().strip(), f"{page_name}: an empty verdict box"
@@ -160,6 +171,79 @@ def test_page_in_the_browser(sized_page, site_url, page_name):
     for math in page.query_selector_all("mjx-container"):
         assert "merror" not in (math.inner_html() or ""), f"{page_name}: MathJax error"
         break
+
+
+#: An alt text that is a file path (what Sphinx writes when a figure has none).
+PATH_LIKE = re.compile(r"(_images/|\.(png|svg|jpe?g)$)")
+#: The smallest text a figure may show on a phone, in CSS pixels as displayed (9 px is about the size of a
+#: phone's smallest system text; the book's figures are drawn for it).
+MIN_FIGURE_TEXT_PX = 9.0
+FIGURE_TEXT = ROOT / "_build" / "figure-text"
+
+
+def _check_figure_text(page, page_name: str) -> None:
+    """Each figure's smallest text as displayed at this width: its size in points (recorded when the figure was
+    exported), in pixels at its dpi, scaled by the image's displayed over its natural width. Written to
+    ``_build/screenshots/figure-text-390.csv`` for the record."""
+    shown = page.eval_on_selector_all(
+        "article figure img", "els => els.map(e => ({id: e.closest('figure').id, shown: e.getBoundingClientRect().width, "
+        "natural: e.naturalWidth}))")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    report = SCREENSHOTS / "figure-text-390.csv"
+    if not report.exists():
+        report.write_text("page,figure,smallest_text_pt,displayed_px\n", encoding="utf-8")
+    small = []
+    for figure in shown:
+        record = FIGURE_TEXT / f"{figure['id']}.json"
+        assert record.exists(), f"{page_name}: {figure['id']} has no text-size record (is it exported?)"
+        sizes = __import__("json").loads(record.read_text(encoding="utf-8"))
+        px = sizes["smallest_text_pt"] * sizes["dpi"] / 72 * figure["shown"] / figure["natural"]
+        with report.open("a", encoding="utf-8") as handle:
+            handle.write(f"{page_name},{figure['id']},{sizes['smallest_text_pt']:g},{px:.1f}\n")
+        if px < MIN_FIGURE_TEXT_PX:
+            small.append(f"{figure['id']}: {px:.1f} px")
+    assert not small, f"{page_name} at {PHONE} px: figure text smaller than {MIN_FIGURE_TEXT_PX} px: {small}"
+
+
+def test_verdict_board_fits_in_two_screens_of_a_laptop_and_opens_by_keyboard(page, site_url):
+    page.goto(urljoin(site_url, "book/ledger.html"), wait_until="networkidle")
+    board = page.locator("#verdict-board")
+    assert board.bounding_box()["height"] <= 2700
+    summary = board.locator("tbody tr summary").first
+    details = board.locator("tbody tr details").first
+    summary.focus()
+    page.keyboard.press("Enter")
+    assert details.evaluate("d => d.open")
+    assert details.locator(".board-more").is_visible()
+    page.keyboard.press("Enter")
+    assert not details.evaluate("d => d.open")
+    assert page.problems == []
+
+
+def test_a_sentences_reason_opens_by_tap_on_a_phone(browser, site_url):
+    context, tab = _new_tab(browser, PHONE)
+    try:
+        tab.goto(urljoin(site_url, "book/source-b.html"), wait_until="networkidle")
+        reason = tab.locator("div.source-text .src-reason").first
+        assert reason.locator(".src-note").bounding_box()["width"] <= 1
+        reason.tap(position={"x": 4, "y": 4})  # on its first line: the label may wrap
+        note = tab.locator(":focus .src-note")
+        assert note.bounding_box()["width"] > 20 and note.inner_text().strip()
+        assert tab.problems == []
+    finally:
+        context.close()
+
+
+def test_source_pages_open_with_their_scorecard(page, site_url):
+    from tracking_evidence.site import ledger as claims_ledger
+
+    table = claims_ledger.ledger()
+    for source in ("A", "B", "C"):
+        page.goto(urljoin(site_url, f"book/source-{source.lower()}.html"), wait_until="networkidle")
+        card = page.locator(f"#scorecard-{source.lower()}")
+        assert card.is_visible()
+        assert card.locator("li").count() == int((table["source"] == source).sum())
+        assert card.bounding_box()["y"] < page.locator("div.source-text").bounding_box()["y"]
 
 
 def test_no_broken_internal_links(page, site_url):

@@ -107,12 +107,12 @@ def spec_curve(claim_id: str):
         if threshold is not None:
             top.axhline(threshold, color="0.3", lw=0.8, ls="--")
         label = m.default.deciding.label if m.default.deciding else "deciding estimate"
-        top.set_ylabel(label if len(label) <= 38 else label[:36] + "...", fontsize=7)
+        top.set_ylabel(label if len(label) <= 38 else label[:36] + "...", fontsize=9)
     else:
         top.set_yticks(range(len(outcomes)))
-        top.set_yticklabels([o if len(o) <= 28 else o[:26] + "..." for o in outcomes], fontsize=7)
+        top.set_yticklabels([o if len(o) <= 28 else o[:26] + "..." for o in outcomes], fontsize=9)
         top.set_ylim(-0.6, len(outcomes) - 0.4)
-    top.legend(fontsize=7, loc="best", frameon=False)
+    top.legend(fontsize=9, loc="best", frameon=False)
     top.set_title(f"{claim_id}: {len(data)} specifications; {100 * m.robustness:.0f}% keep '{m.default.outcome}'",
                   fontsize=9)
     if varied:
@@ -120,11 +120,11 @@ def spec_curve(claim_id: str):
         bottom.imshow(codes, aspect="auto", cmap="Greys", interpolation="nearest",
                       extent=(-0.5, len(data) - 0.5, len(varied) - 0.5, -0.5), vmin=0, vmax=1)
         bottom.set_yticks(range(len(varied)))
-        bottom.set_yticklabels(varied, fontsize=7)
+        bottom.set_yticklabels(varied, fontsize=9)
     else:
         bottom.set_yticks([])
     bottom.set_xlabel("specifications (ordered by outcome, then by the deciding estimate); "
-                      "below: each choice's value, light to dark", fontsize=7)
+                      "below: each choice's value, light to dark", fontsize=9)
     fig.tight_layout()
     table = data.dropna(axis=1, how="all")  # a rule without an interval: no empty columns in the download
     table.insert(0, "specification", x + 1)

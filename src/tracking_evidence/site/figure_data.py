@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["attach", "drawn_values", "check_covers", "export", "export_table", "output_directory", "DOWNLOAD_DIR"]
+__all__ = ["attach", "drawn_values", "check_covers", "export", "export_table", "output_directory", "DOWNLOAD_DIR",
+           "smallest_text"]
 
 DOWNLOAD_DIR = "_build/figure-data"  # relative to the book's root; the pages' {download} links point here
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -214,7 +215,30 @@ def export(fig, name: str, data: pd.DataFrame | None = None, layout=None) -> Pat
     layout = () if layout is None else layout
     _check_table(data, name)
     check_covers(fig, data, layout, name)
-    return export_table(data, name)
+    path = export_table(data, name)
+    _write_text_sizes(fig, name, path.parent)
+    return path
+
+
+def smallest_text(fig) -> float:
+    """The smallest font size (points) of any visible, non-empty text of ``fig``: titles, labels, tick labels,
+    legends and annotations."""
+    from matplotlib.text import Text
+
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    return float(min(sizes)) if sizes else float("nan")
+
+
+def _write_text_sizes(fig, name: str, folder: Path) -> None:
+    """Beside the downloads, outside them: what the browser test needs to measure the figure's smallest text
+    as a reader sees it (its size in points, the figure's dpi and width in pixels)."""
+    import json
+
+    sizes = folder.parent / "figure-text"
+    sizes.mkdir(parents=True, exist_ok=True)
+    record = {"smallest_text_pt": smallest_text(fig), "dpi": float(fig.dpi),
+              "width_px": float(fig.get_figwidth() * fig.dpi)}
+    (sizes / f"{name}.json").write_text(json.dumps(record), encoding="utf-8")
 
 
 def attach(fig, data: pd.DataFrame, layout=()) -> None:

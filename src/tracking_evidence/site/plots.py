@@ -212,7 +212,7 @@ def _stacked(ax, counts, colours, title):
                 ax.text(x0 + n / 2, y, str(n), ha="center", va="center", color="white", fontsize=8)
         left += values
     ax.set_title(title, fontsize=9, loc="left")
-    ax.legend(ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False, fontsize=7)
+    ax.legend(ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False, fontsize=9)
 
 
 def verdict_summary(table):
@@ -254,8 +254,13 @@ def question_forest(table: pd.DataFrame, xlabel: str = "Effect (SD)", title: str
     diamond: pooled; an outlined square: one study or one synthesis) and, where pooled, its prediction
     interval (a red bar). ``table`` is :func:`tracking_evidence.site.summary.forest_table`. Large type
     and a narrow figure: it is read on a phone."""
-    if table.empty:
-        raise ValueError("nothing to draw: no line of this question has a study with uncertainty")
+    if table.empty:  # the page still shows the question's figure: an honest empty state, not a blank
+        fig, ax = new_figure(figsize=(width, 1.6))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "No study that reports its uncertainty\nanswers this question yet", ha="center", va="center",
+                fontsize=13, transform=ax.transAxes)
+        attach(fig, pd.DataFrame({"lines_with_a_study_with_uncertainty": [0]}))
+        return fig
     rows = len(table) + table["line"].nunique()
     fig, ax = new_figure(figsize=(width, max(2.4, 0.42 * rows + 1.0)))
     y, ticks, labels = rows, [], []

@@ -88,7 +88,7 @@ def sentence_html(sentence: str) -> str:
     number (the text is not changed: the mark is a separate element a reader can tap for the note)."""
     pieces = _GLUED.split(sentence)
     mark = ('<span class="src-sic" title="no break between these two in the source (a lost space or footnote '
-            'mark)" aria-label="no break in the source here">|</span>')
+            'mark)" role="img" aria-label="no break in the source here"></span>')  # drawn by CSS: the text stays as read
     return mark.join(html.escape(piece) for piece in pieces)
 
 
@@ -96,9 +96,9 @@ def _plain_unit(row) -> str:
     reason = row.not_claim_reason
     return (f'<span class="src-unit src-plain" id="{unit_id(row.source, row.n)}">'
             f'<span class="src-text">{sentence_html(row.sentence)}</span> '
-            f'<details class="src-reason"><summary>'
-            f'<span class="src-visually-hidden">not a claim: </span>{html.escape(reason)}</summary>'
-            f'<span class="src-note-open"> ({html.escape(row.note)})</span></details></span>')
+            f'<span class="src-reason" tabindex="0" role="note">'
+            f'<span class="src-visually-hidden">not a claim: </span>{html.escape(reason)}'
+            f'<span class="src-note"> ({html.escape(row.note)})</span></span></span>')  # a tap or Tab focuses it
 
 
 def text_html(source: str, table: pd.DataFrame | None = None, sentence_map: pd.DataFrame | None = None) -> str:

@@ -204,8 +204,8 @@ class Answer:
         q = self.question
         if lead is None:
             shown = sum(len(a.synthesis.shown) for a in self.lines)
-            return (f"{q.title}: no study with uncertainty answers this yet "
-                    f"({shown} estimate{'s' if shown != 1 else ''} without it shown below).")
+            return (f"{q.title}: no study that reports its uncertainty answers this yet ({shown} "
+                    f"estimate{'s' if shown != 1 else ''} without it, in the evidence table, cannot decide).")
         months = (f", roughly {abs(lead.months)} months' {'additional progress' if lead.months >= 0 else 'less progress'}"
                   f" in the EEF's conversion" if lead.months not in (None, 0) else "")
         first = f"{lead.line.label}: {lead.words} ({lead.numbers()}{months}); certainty {lead.certainty.level}"
