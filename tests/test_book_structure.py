@@ -25,7 +25,7 @@ def test_chapter_outline(page):
     info = bookinfo.chapter_info(ROOT / f"{page}.md", page)
     assert info.has_objectives, f"{page}: no learning objectives"
     assert info.has_prerequisites, f"{page}: no prerequisites"
-    assert info.has_summary, f"{page}: no '## Summary'"
+    assert info.has_summary, f"{page}: no '## Summary' or '## In short'"
     assert info.exercises, f"{page}: no exercise"
     labels = [label for label, _ in info.exercises]
     assert sorted(labels) == sorted(info.solutions), f"{page}: exercises {labels} vs solutions {info.solutions}"

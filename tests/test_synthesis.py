@@ -138,8 +138,11 @@ def _mislead(frame: pd.DataFrame) -> pd.DataFrame:
     to every quote (the coded fields, numbers, units and addresses are kept)."""
     rng = np.random.default_rng(7)
     out = frame.copy()
-    for column in ("study", "outcome", "comparison", "group", "notes", "coding_notes", "rob_notes"):
+    for column in ("study", "outcome", "comparison", "group", "coding_notes", "rob_notes"):
         out[column] = rng.permutation(out[column].to_numpy())
+    # the notes may quote a row's sample size from its page (the loader checks it), so they are kept and
+    # misleading words added instead
+    out["notes"] = out["notes"] + " Detracking helped; tracking harmed; significant; randomised."
     out["quote"] = out["quote"] + " Detracked classes were better; tracked classes harmed students; random; gifted."
     return out
 

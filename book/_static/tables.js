@@ -6,7 +6,8 @@
  *   with the class no-cards.
  * - A search box for every table marked data-search (tracking_evidence.site.tables.html_table): typing
  *   keeps the rows that contain every word typed, and says how many are shown.
- * - A one-line hint above a table that is wider than its box ("scroll sideways"), kept up to date
+ * - A one-line hint above a table (or a figure, on a phone) that is wider than its box ("scroll
+ *   sideways"), kept up to date
  *   when the window is resized; the box can be scrolled from the keyboard.
  * - Printing opens every folded table (and puts the folds back afterwards).
  * - Inside table cells, a number with a hyphen or a dash in it (a date, a range: 2026-11-26,
@@ -120,14 +121,14 @@
     }
   }
 
-  function markScrolling(box) {
+  function markScrolling(box, what) {
     var hint = box.previousElementSibling;
     var hasHint = hint && hint.classList.contains("scroll-hint");
     var wide = box.scrollWidth > box.clientWidth + 1;
     if (wide && !hasHint) {
       hint = document.createElement("p");
       hint.className = "scroll-hint";
-      hint.textContent = "\u21c6 This table is wider than the page: scroll it sideways.";
+      hint.textContent = "\u21c6 This " + (what || "table") + " is wider than the page: scroll it sideways.";
       box.parentNode.insertBefore(hint, box);
     } else if (!wide && hasHint) {
       hint.remove();
@@ -143,8 +144,15 @@
     return Array.prototype.filter.call(boxes, function (box) { return box.querySelector("table"); });
   }
 
+  // a figure on a phone is shown at its own size in a frame that scrolls sideways (book.css)
+  function figureBoxes() {
+    return Array.prototype.filter.call(document.querySelectorAll(".bd-article figure"),
+                                       function (figure) { return figure.querySelector("img"); });
+  }
+
   function refreshHints() {
     scrollBoxes().forEach(function (box) { if (box.getClientRects().length) markScrolling(box); });
+    figureBoxes().forEach(function (box) { if (box.getClientRects().length) markScrolling(box, "figure"); });
   }
 
   function setUp() {
@@ -152,6 +160,9 @@
     document.querySelectorAll(".bd-article td, .bd-article th").forEach(keepNumbersWhole);
     document.querySelectorAll(".bd-article table[data-search]").forEach(addSearch);
     refreshHints();
+    document.querySelectorAll(".bd-article figure img").forEach(function (img) {
+      if (!img.complete) img.addEventListener("load", refreshHints);
+    });
     var pending = null;
     window.addEventListener("resize", function () {
       clearTimeout(pending);

@@ -33,9 +33,22 @@ def _bar(share: float, fragile: bool) -> str:
             f'<span class="robustness-text">{html.escape(label)}</span>')
 
 
+def shown_certainty(m: Multiverse) -> tuple[str, str]:
+    """The certainty a reader is shown, level and reasons, the same in the boxes and the ledger: the rule's grade,
+    capped at very low when the verdict is fragile (kept by fewer than ``fragile_below`` of its specifications),
+    with the outcome most specifications give."""
+    c = m.default.certainty
+    if not (m.fragile and c.applicable):
+        return c.level, c.text
+    common, share = m.most_common
+    return "very low", (f"{c.text}; capped at very low: fragile, kept by {100 * m.robustness:.0f}% of its "
+                        f"specifications (the most common outcome, {100 * share:.0f}%: {common})")
+
+
 def box_html(m: Multiverse) -> str:
     j = m.default
     c = j.certainty
+    level, reasons = shown_certainty(m)
     rows = "".join(f"<tr><td>{html.escape(p.name)}</td><td>{badge(p.verdict)}</td>"
                    f"<td>{html.escape(p.because)}{('. Would settle it: ' + html.escape(p.needs)) if p.needs else ''}"
                    f"</td></tr>" for p in j.parts)
@@ -46,10 +59,10 @@ def box_html(m: Multiverse) -> str:
     graded = c.applicable
     return (
         f"<div class='verdict-box'>"
-        f"<p class='verdict-line'>{badge(j.verdict)} {badge(c.level, 'certainty') if graded else ''} "
+        f"<p class='verdict-line'>{badge(j.verdict)} {badge(level, 'certainty') if graded else ''} "
         f"{_bar(m.robustness, m.fragile)}</p>"
         f"<p class='verdict-headline'>{html.escape(j.headline)}</p>"
-        + (f"<p class='verdict-certainty'><strong>Certainty</strong>: {html.escape(c.text)}</p>" if graded else "") +
+        + (f"<p class='verdict-certainty'><strong>Certainty</strong>: {html.escape(reasons)}</p>" if graded else "") +
         f"<details class='verdict-parts'><summary>{len(j.parts)} part{'s' if len(j.parts) > 1 else ''} and how each "
         f"was judged; {m.n_specifications} specifications</summary>"
         f"<div class='table-scroll'><table class='parts-table'><thead><tr><th>part</th><th>verdict</th>"
@@ -162,7 +175,7 @@ def glue_claim(claim_id: str, prefix: str = "") -> None:
     key = f"{prefix}{claim_id.lower()}"
     glue(f"{key}_box", box(claim_id), display=False)
     glue(f"{key}_verdict", m.default.verdict)
-    glue(f"{key}_certainty", m.default.certainty.level)
+    glue(f"{key}_certainty", shown_certainty(m)[0])
     glue(f"{key}_robustness", 100 * m.robustness)
     glue(f"{key}_headline", m.default.headline)
     glue(f"{key}_quote", load_claims().set_index("id").loc[claim_id, "quote"])

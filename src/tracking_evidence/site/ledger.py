@@ -23,16 +23,11 @@ LEDGER_COLUMNS = ["id", "source", "type", "speaker", "claim", "quote", "chapter"
 
 
 def _row(claim_id: str) -> dict:
+    from .boxes import shown_certainty
+
     m = multiverse.run(claim_id)
     j = m.default
-    c = j.certainty
-    level, reasons = c.level, c.text
-    if m.fragile and c.applicable:
-        # a verdict most specifications do not keep is no better than very low, whatever its evidence
-        common, share = m.most_common
-        level = "very low"
-        reasons += (f"; capped at very low: fragile, kept by {100 * m.robustness:.0f}% of its specifications (the "
-                    f"most common outcome, {100 * share:.0f}%: {common})")
+    level, reasons = shown_certainty(m)
     return {"verdict": j.verdict, "certainty": level, "certainty_reasons": reasons,
             "robustness": m.robustness, "n_specifications": m.n_specifications,
             "most_sensitive_to": m.most_sensitive_to, "flips_at": m.flips_at, "fragile": m.fragile,
@@ -170,9 +165,9 @@ IN_WORDS = {"supported": "holds up", "contradicted": "does not hold up", "mixed"
             "insufficient evidence": "cannot be told yet", "not verified": "cannot be checked",
             "not testable here": "nothing here bears on it", "modelled": "a value or a model", PENDING: "pending"}
 #: Scorecard groups of a source page, in order.
-SCORECARD = (("Holds up", ("supported",)), ("Does not hold up", ("contradicted", "mixed")),
-             ("Cannot be told yet", ("insufficient evidence", "not verified", "not testable here")),
-             ("A value or a model", ("modelled",)))
+SCORECARD = (("Holds up", ("supported",)), ("Does not hold up", ("contradicted",)),
+             ("The evidence is mixed", ("mixed",)), ("Cannot be told yet", ("insufficient evidence", "not verified")),
+             ("Nothing here bears on it", ("not testable here",)), ("A value or a model", ("modelled",)))
 #: Claims whose sense is easy to invert: they assert that evidence is weak, absent or not significant, so
 #: "supported" confirms the weakness and "contradicted" finds what they say is missing.
 INVERTED = {
@@ -191,7 +186,9 @@ def claim_line(row, with_link: bool = True) -> str:
     graded = row.certainty and row.certainty != "not applicable"
     certainty = f", certainty {html.escape(row.certainty)}" if graded else ""
     link = f" ({chapter_link(row.chapter, row.id)})" if with_link else ""
-    note = f"<br><small>Read with care: {html.escape(INVERTED[row.id])}.</small>" if row.id in INVERTED else ""
+    # the note says what 'holds up' or 'does not hold up' means for a claim of absence: shown with those only
+    note = (f"<br><small>Read with care: {html.escape(INVERTED[row.id])}.</small>"
+            if row.id in INVERTED and row.verdict in ("supported", "contradicted") else "")
     return (f"<li><strong>{html.escape(row.claim)}</strong>: {IN_WORDS.get(row.verdict, row.verdict)}"
             f"{certainty}. {html.escape(row.headline)}{link}{note}</li>")
 

@@ -71,8 +71,8 @@ QUESTIONS = (
              (Line("mean", "course tracking", "separate classes by attainment"),
               Line("mean", "system tracking", "selective school systems"))),
     Question("Q5", "Inequality", "What does tracking a whole school system do to inequality?", "inequality",
-             (Line("inequality_pooled", "system tracking", "inequality measures pooled by a meta-analysis (spread and "
-                   "family background)"),
+             (Line("inequality_pooled", "system tracking", "inequality as a meta-analysis pooled it, spread and family "
+                   "background together"),
               Line("dispersion", "system tracking", "the spread of achievement"),
               Line("gradient", "system tracking", "the family-background gap"))),
     Question("Q6", "Detracking", "What does removing tracks do?", "achievement",
@@ -103,6 +103,7 @@ def effect_words(estimate: float, lo: float, hi: float, sesoi: float, kind: str 
     """The weighed estimate in words a teacher reads, chosen from the interval against the smallest
     effect worth acting on (``sesoi``): about zero, a gain, a loss, or unclear."""
     up, down = ("widens inequality", "narrows inequality") if kind == "inequality" else ("a gain", "a loss")
+    up_noun, down_noun = ("a widening", "a narrowing") if kind == "inequality" else ("a gain", "a loss")
     if not all(map(math.isfinite, (estimate, lo, hi))):
         raise ValueError("an estimate and a finite interval are needed to put an effect in words")
     if lo > -sesoi and hi < sesoi:
@@ -113,20 +114,19 @@ def effect_words(estimate: float, lo: float, hi: float, sesoi: float, kind: str 
         return sized(up)
     if lo > 0:
         if abs(estimate) >= sesoi:  # a worthwhile estimate whose interval reaches down to almost nothing
-            return f"{sized(up)}, though the interval reaches almost none"
+            return f"{sized(up)}, though it could be too small to matter"
         return f"{up}, perhaps too little to matter" if kind == "inequality" else f"{up}, perhaps too small to matter"
     if hi < -sesoi:
         return sized(down)
     if hi < 0:
         if abs(estimate) >= sesoi:
-            return f"{sized(down)}, though the interval reaches almost none"
+            return f"{sized(down)}, though it could be too small to matter"
         return f"{down}, perhaps too little to matter" if kind == "inequality" else f"{down}, perhaps too small to matter"
     if hi < sesoi:
-        return f"no worthwhile {'widening' if kind == 'inequality' else 'gain'}" + \
-               f" ({down} is not ruled out)"
+        return f"no worthwhile {'widening' if kind == 'inequality' else 'gain'} ({down_noun} is not ruled out)"
     if lo > -sesoi:
-        return f"no worthwhile {'narrowing' if kind == 'inequality' else 'loss'}" + f" ({up} is not ruled out)"
-    return f"unclear: the evidence allows anything from {down} to {up}"
+        return f"no worthwhile {'narrowing' if kind == 'inequality' else 'loss'} ({up_noun} is not ruled out)"
+    return f"unclear: the evidence allows anything from {down_noun} to {up_noun}"
 
 
 def months_of_progress(effect_size: float) -> int:
@@ -166,8 +166,25 @@ class LineAnswer:
         s = self.synthesis
         pct = f"{100 * s.level:.0f}%"
         unit = "SD of the inequality measure" if self.kind == "inequality" else "SD"
-        studies = f"{s.n_studies} {'study' if s.n_studies == 1 else 'studies'}"
-        return f"{s.estimate:+.2f} {unit}, {pct} interval {s.ci_low:+.2f} to {s.ci_high:+.2f}; {studies}"
+        return f"{s.estimate:+.2f} {unit}, {pct} interval {s.ci_low:+.2f} to {s.ci_high:+.2f}; {self.sources()}"
+
+    def sources(self) -> str:
+        """Which studies, in a reader's words: their number, and their names and countries when there are
+        at most three (a synthesis is called a meta-analysis); a significance statement without its level
+        is said to be one."""
+        s = self.synthesis
+        kind = "meta-analysis" if s.evidence_base == "syntheses" else "study"
+        plural = {"meta-analysis": "meta-analyses", "study": "studies"}[kind]
+        head = f"{s.n_studies} {kind if s.n_studies == 1 else plural}"
+        if 0 < s.n_studies <= 3 and len(s.rows):
+            named = s.rows.drop_duplicates("study_id")
+            labels = [_short(r.study) + (f", {r.country}" if r.country and r.country != "international" else "")
+                      for r in named.itertuples()]
+            head += f": {'; '.join(labels)}"
+        if s.bound_only and (s.rows["se_how"] == "from significance (level not printed)").all():
+            head += ("; its interval is the widest that 'significant', printed without its level, allows (read at "
+                     "10%)")
+        return head
 
 
 @dataclass(frozen=True)
@@ -214,6 +231,11 @@ class Answer:
             return f"{q.title}, {first}."
         return (f"{q.title}: the evidence points two ways, by intervention. {first[0].upper()}{first[1:]}. But "
                 f"{other.line.label}: {other.words} ({other.numbers()}); certainty {other.certainty.level}.")
+
+
+def _short(label: str) -> str:
+    """A study's label without the parenthetical of where it was read ("(as coded by ...)")."""
+    return re.sub(r"\s*\(.*\)$", "", str(label))
 
 
 def _clear_side(a: LineAnswer) -> int:
@@ -266,7 +288,7 @@ def _bands_sentence(bands: list[tuple[str, LineAnswer]]) -> str:
     """Separate classes, band by band, naming the study or studies; one phrase when every band's answer
     reads the same and carries the same certainty."""
     rows = pd.concat([line.synthesis.rows for _, line in bands])
-    studies = sorted({re.sub(r"\s*\(.*\)$", "", label) for label in rows["study"]})
+    studies = sorted({_short(label) for label in rows["study"]})
     design = "randomised or quasi-experimental"
     which = (f"the one {design} study that reports its uncertainty ({studies[0]})" if len(studies) == 1 else
              f"the {len(studies)} {design} studies that report their uncertainty ({_listed(studies)})")
@@ -275,7 +297,7 @@ def _bands_sentence(bands: list[tuple[str, LineAnswer]]) -> str:
     if len(words) == 1 and len(levels) == 1:
         head, _, tail = next(iter(words)).partition(", though ")
         each = _listed([f"{title} ({_interval(line)})" for title, line in bands])
-        tail = ", each interval reaching almost none" if tail else ""
+        tail = ", though each could be too small to matter" if tail else ""
         return f"Separate classes by attainment, in {which}: {head} for {each}{tail}; certainty {levels.pop()}."
     parts = [f"{title}, {line.words} ({_interval(line)}, certainty {line.certainty.level})" for title, line in bands]
     return f"Separate classes by attainment, in {which}: " + "; ".join(parts) + "."
@@ -303,8 +325,9 @@ def bottom_line(items: tuple[Answer, ...] | None = None) -> list[str]:
                        f"({lead.numbers()}; certainty {lead.certainty.level}); {other.line.label}, {other.words} "
                        f"({other.numbers()}; certainty {other.certainty.level}).")
         elif a.lead is not None:
-            out.append(f"{a.question.asks} {a.lead.words[0].upper()}{a.lead.words[1:]} "
-                       f"({a.lead.line.label}: {a.lead.numbers()}; certainty {a.lead.certainty.level}).")
+            label = a.lead.line.label
+            out.append(f"{a.question.asks} {label[0].upper()}{label[1:]}: {a.lead.words} "
+                       f"({a.lead.numbers()}; certainty {a.lead.certainty.level}).")
         else:
             out.append(f"{a.question.asks} No study with uncertainty answers it yet.")
     return out  # four sentences: the bands, the average student, inequality, detracking

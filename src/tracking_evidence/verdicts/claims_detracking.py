@@ -89,7 +89,7 @@ def _gap_change_part(spec) -> Part:
     best = per_study.loc[per_study["se"].idxmin()]
     lo, hi = best["change"] - z * best["se"], best["change"] + z * best["se"]
     because = (f"{len(per_study)} {'study' if len(per_study) == 1 else 'studies'} with low- and high-achiever effects "
-               f"({best['study_id']}, {int(best['n'])} outcome(s), rows {best['rows']}): the high-low gap changes by "
+               f"({best['study_id']}, {_count(int(best['n']), 'outcome')}, rows {best['rows']}): the high-low gap changes by "
                f"{fmt(best['change'])} ({fmt(lo)} to {fmt(hi)}, {best['unit']}) under detracking")
     deciding = Deciding("change in the high-low gap under detracking", float(best["change"]), float(lo), float(hi),
                         str(best["unit"]), 0.0)
@@ -142,6 +142,11 @@ def _weighing(spec: dict, **override) -> dict:
                    cr2_min_studies=spec["cr2_min_studies"], bounds_decide=spec["bounds_decide"],
                    unstated_level=spec["unstated_significance"])
     return {**options, **override}
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 evaluation', '3 evaluations'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @rule("B4", params=WEIGHING + ("sesoi", "strong_certainty", "include_system_reforms", "subgroup_correlation",
@@ -241,7 +246,8 @@ def b5(spec) -> Judgement:
         deciding = (Deciding("the nearest candidate: gain of its low achievers", float(-best[1]["yi"]), best[2], best[3],
                              unit=str(best[1]["unit"]), threshold=0.0) if best is not None else None)
         part = Part("no example exists", "insufficient evidence",
-                    f"{len(rows['study_id'].unique())} evaluations of detracked schools or mixed classes coded; none "
+                    f"{_count(len(rows['study_id'].unique()), 'evaluation')} of detracked schools or mixed classes "
+                    "coded; none "
                     "reports, with an interval clear of zero at this level, a gain for low achievers without a measured "
                     "loss for others" + (f"; the nearest, {best[0]} ({best[1]['id']}): {fmt(-best[1]['yi'])}, "
                                          f"interval {fmt(best[2])} to {fmt(best[3])}" if best is not None else ""),

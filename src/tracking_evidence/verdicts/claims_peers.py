@@ -42,8 +42,13 @@ def b3(spec) -> Judgement:
                                              spec=spec, label="effect of detracking on high achievers", what="")
     if counter is not None:
         parts.append(counter)
-    return Judgement("B3", tuple(parts), "'does not harm high performers in any way' falls to one credible study of "
-                                         "harm: " + "; ".join(f"{p.name} {p.verdict}" for p in parts), universal=True)
+        head = (f"'does not harm high performers in any way' falls to one credible study of harm, {counter.because}, "
+                "though it compares separate with mixed classes in one programme, not the removal of honours or "
+                "acceleration: ")
+    else:
+        head = "'does not harm high performers in any way' falls to one credible study of harm; none is coded: "
+    return Judgement("B3", tuple(parts), head + "; ".join(f"{p.name} {p.verdict}" for p in parts if not p.refutes),
+                     universal=True)
 
 
 @rule("B8", params=WEIGHING + ("sesoi", "targeting_contrast") + COUNTEREXAMPLE)

@@ -240,7 +240,7 @@ def c9(spec) -> Judgement:
     return Judgement("C9", (part,), part.because)
 
 
-@rule("C10", admits=("supported", "not testable here"),
+@rule("C10", admits=("supported",),
       why_not="an existence claim about a proposal: a document that proposes it supports it; no document can show "
               "that nobody proposed it")
 def c10(spec) -> Judgement:

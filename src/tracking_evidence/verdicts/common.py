@@ -32,6 +32,7 @@ different.
 from __future__ import annotations
 
 import math
+import re
 from functools import cache
 
 import pandas as pd
@@ -231,7 +232,8 @@ def counterexample_part(name: str, syntheses, *, against_sign: int, threshold: f
                 if reason:
                     downgrades.append(Downgrade("indirectness", 1, reason))
                 certainty = grade("causal", "randomised or quasi-experimental", downgrades)
-                because = (f"{study.study_id} ({study.design}, rows {study.rows}): {fmt(study.estimate)} {unit} "
+                because = (f"{_study_label(s.rows, study.study_id)} ({study.design}, rows {study.rows}): "
+                           f"{fmt(study.estimate)} {unit} "
                            f"({100 * spec['ci_level']:.0f}% CI {fmt(study.estimate - z * study.se)} to "
                            f"{fmt(study.estimate + z * study.se)}), a credible counterexample")
                 return Part(name, "contradicted", because,
@@ -240,6 +242,16 @@ def counterexample_part(name: str, syntheses, *, against_sign: int, threshold: f
 
 
 _LEVELS = ("high", "moderate", "low", "very low")
+
+
+def _study_label(rows: pd.DataFrame, study_id: str) -> str:
+    """'Duflo, Dupas & Kremer 2011, Kenya': the study's label without where it was read, and its country
+    (the study id where the rows carry no label)."""
+    if not {"study", "country"} <= set(rows.columns):
+        return study_id
+    where = rows.loc[rows["study_id"] == study_id, ["study", "country"]].iloc[0]
+    label = re.sub(r"\s*\(.*\)$", "", str(where["study"]))
+    return f"{label}, {where['country']}"
 
 
 def _side(p: Part) -> int:
