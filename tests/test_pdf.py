@@ -122,3 +122,17 @@ def test_the_pdf_has_the_figures_of_the_site():
 def test_every_page_of_the_site_links_the_pdf():
     for page in _toc_pages():
         assert f"{DOWNLOADS}/{PDF_NAME}" in _page(page), f"{page} does not link the PDF"
+
+
+def test_the_pdf_carries_the_summary_page_its_bottom_line_and_the_gap_map():
+    from tracking_evidence.site import summary
+
+    text = _text()
+    assert _title("book/evidence-summary") in text
+    for sentence in summary.bottom_line():
+        assert _normal(sentence)[:120] in text, f"not in the PDF: {sentence[:80]}"
+    caption = re.search(r'id="fig-summary-gap-map".*?<figcaption>(.*?)</figcaption>', _page("book/evidence-summary"),
+                        re.S)
+    assert caption, "the gap map has no caption on the site"
+    words = _normal(re.sub(r"<[^>]+>", "", caption.group(1))).split()
+    assert " ".join(words[2:14]) in text, "the gap map's caption is not in the PDF"

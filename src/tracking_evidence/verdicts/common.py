@@ -32,7 +32,6 @@ different.
 from __future__ import annotations
 
 import math
-import re
 from functools import cache
 
 import pandas as pd
@@ -250,8 +249,16 @@ def _study_label(rows: pd.DataFrame, study_id: str) -> str:
     if not {"study", "country"} <= set(rows.columns):
         return study_id
     where = rows.loc[rows["study_id"] == study_id, ["study", "country"]].iloc[0]
-    label = re.sub(r"\s*\(.*\)$", "", str(where["study"]))
+    label = _without_where_read(str(where["study"]))
     return f"{label}, {where['country']}"
+
+
+def _without_where_read(study: str) -> str:
+    """'Duflo, Dupas & Kremer 2011 (AER, Table 2)' -> 'Duflo, Dupas & Kremer 2011': a display label only
+    (string slicing, no pattern: the judgement layer reads no text to code a row)."""
+    if study.endswith(")") and "(" in study:
+        return study[:study.index("(")].rstrip()
+    return study
 
 
 def _side(p: Part) -> int:
