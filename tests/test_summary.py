@@ -143,3 +143,19 @@ def test_gap_map_covers_every_cell_and_grades_only_where_uncertainty_is(evidence
     assert len(table) == len(summary.GAP_ROWS) * len(summary.GAP_COLUMNS)
     assert ((table["certainty"] == "") == (table["studies_with_uncertainty"] == 0)).all()
     assert (table["studies_with_uncertainty"] <= table["studies"]).all()
+
+
+def test_a_statement_of_significance_is_put_in_words_by_its_direction_only():
+    """Terrin & Triventi's inequality G ('significantly positive', no level): the book's 95% interval crosses
+    zero, the statement at its own level does not, so the sentence gives the direction and says the size is
+    not known; tested at the book's level (the declared alternative) the interval's own words return."""
+    assert summary.significance_words(0.12, "inequality").startswith("widens inequality")
+    assert summary.significance_words(-0.2, "achievement").startswith("a loss")
+    spec = summary.default_spec()
+    q = next(q for q in summary.QUESTIONS if q.kind == "inequality" and any(
+        line.key == "inequality_pooled" for line in q.lines))
+    line = next(a for a in summary.answer(q, spec).lines if a.line.key == "inequality_pooled")
+    assert line.synthesis.ci_low < 0 < line.synthesis.ci_high
+    assert "how much is not known" in line.words
+    strict = summary.answer(q, {**spec, "significance_tested_at": "the book's level"})
+    assert "how much is not known" not in next(a for a in strict.lines if a.line.key == "inequality_pooled").words

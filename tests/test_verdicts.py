@@ -389,14 +389,20 @@ def test_gap_rules_reach_both_on_the_joint_evidence_of_the_levels(monkeypatch):
 
 
 def test_b2_root_is_contradicted_only_by_a_share_whose_interval_clears_the_threshold(monkeypatch):
-    # gap already large at entry, precisely: not the root
+    from types import SimpleNamespace
+
+    def shares(share, low, high):
+        return lambda group, first: SimpleNamespace(share=share, interval=lambda level: (low, high))
+
     monkeypatch.setattr(claims_gaps, "egsingle_gaps", lambda: _gap_table((0.5, 0.5), (0.7, 0.7)))
+    # gap already large at entry, precisely (the joint interval of the share lies above one half): not the root
+    monkeypatch.setattr(claims_gaps, "gap_share", shares(0.8, 0.6, 1.0))
     assert registry.judge("B2").verdict == "contradicted"
-    # the same point share (6/7) with wide intervals: the conservative interval reaches below one half
-    monkeypatch.setattr(claims_gaps, "egsingle_gaps", lambda: _gap_table((0.2, 0.2), (1.0, 1.2)))
+    # the same point share with a wide joint interval reaching below one half
+    monkeypatch.setattr(claims_gaps, "gap_share", shares(0.8, 0.3, 1.4))
     assert registry.judge("B2").verdict == "insufficient evidence"
     # gap absent at entry and large later: consistent with a root, but descriptive gaps cannot support a cause
-    monkeypatch.setattr(claims_gaps, "egsingle_gaps", lambda: _gap_table((-0.05, 0.5), (0.05, 0.7)))
+    monkeypatch.setattr(claims_gaps, "gap_share", shares(0.05, -0.1, 0.2))
     assert registry.judge("B2").verdict == "insufficient evidence"
     assert "supported" not in RULES["B2"].admits
 
@@ -414,22 +420,62 @@ def test_figure_checks_reach_both(monkeypatch):
     assert registry.judge("A2").parts[0].verdict == "contradicted"
 
 
-def test_b5_turns_on_the_level_an_unstated_significance_is_read_at():
+def test_b5_turns_on_the_level_a_statement_of_significance_is_tested_at():
     """Dee and Huffaker's randomised trial: 'significantly increased' (0.2 SD) without a loss for peers, the level
-    not printed. Read at the loosest level (10%, as the protocol registered) its 95% interval spans zero and no
-    example is established; read at the field's 5% convention it excludes zero and refutes 'no example exists'."""
+    not printed, read at 10% as the protocol registered. Tested at its own level (the default), the statement
+    excludes zero and refutes 'no example exists', graded down twice for imprecision (the book's 95% interval
+    crosses zero, and is printed); tested at the book's 95% it cannot, unless read at 5%."""
     b5 = registry.judge("B5")
-    assert b5.verdict == "insufficient evidence" and "dee2024" in b5.headline
-    assert b5.parts[0].deciding is not None and b5.parts[0].deciding.ci_low < 0 < b5.parts[0].deciding.ci_high
-    at5 = registry.judge("B5", unstated_significance=0.05)
-    assert at5.verdict == "contradicted" and at5.parts[0].refutes
-    assert at5.parts[0].deciding.ci_low >= 0  # the interval is printed, not NaN
-    assert registry.judge("B5", ci_level=0.9).verdict == "contradicted"
+    assert b5.verdict == "contradicted" and b5.parts[0].refutes and "dee2024" in b5.headline
+    assert b5.parts[0].deciding.ci_low < 0 < b5.parts[0].deciding.ci_high
+    assert "90% interval clear of zero" in b5.parts[0].because
+    assert b5.parts[0].certainty.level == "very low"
+    strict = registry.judge("B5", significance_tested_at="the book's level")
+    assert strict.verdict == "insufficient evidence"
+    at5 = registry.judge("B5", significance_tested_at="the book's level", unstated_significance=0.05)
+    assert at5.verdict == "contradicted" and at5.parts[0].deciding.ci_low >= 0
+    assert registry.judge("B5", significance_tested_at="the book's level", ci_level=0.9).verdict == "contradicted"
+
+
+def test_a_statement_of_significance_decides_at_its_own_level_and_no_looser_than_the_books():
+    """tested_low: a bound-only estimate is tested at the looser of its statement's level and the book's; its
+    lower end then touches zero. Other estimates, or the strict alternative, keep the book's interval."""
+    from tracking_evidence.verdicts.common import clears, tested_low
+
+    spec = {"ci_level": 0.95, "significance_tested_at": "its own level"}
+    se = 0.2 / 1.6448536269514722  # 'significant' read at 10%: est / z(0.90)
+    lo_book = 0.2 - 1.959963984540054 * se
+    assert not clears(lo_book, 0.0, True)
+    low = tested_low(lo_book, 0.2, se, True, 0.1, spec)
+    assert abs(low) < 1e-12 and clears(low, 0.0, True)
+    assert not clears(low, 0.05, True)  # a statement of significance says nothing about a worthwhile size
+    assert tested_low(lo_book, 0.2, se, False, float("nan"), spec) == lo_book
+    assert tested_low(lo_book, 0.2, se, True, 0.1, {**spec, "significance_tested_at": "the book's level"}) == lo_book
+    # a statement at 1% is tested at the book's 5%, not at 1%: never stricter than the book, never looser
+    se_01 = 0.2 / 2.5758293035489004
+    assert tested_low(0.0, 0.2, se_01, True, 0.01, spec) == 0.2 - 1.959963984540054 * se_01
+    assert registry.judge("B11").verdict == "supported"
+    assert registry.judge("B11", significance_tested_at="the book's level").verdict == "insufficient evidence"
+
+
+def test_a_more_certain_line_pointing_the_other_way_leaves_a_part_unsettled():
+    """The second referee's C11: an indirect, very-low line (a trial read in reverse) cannot settle a part when a
+    more certain line (a reform's own trial, low) points the other way, though that line settles nothing."""
+    weak_against = _line("reversed trial", "contradicted", -0.29, -0.01, "very low")
+    strong_for = _line("reform trial", "insufficient evidence", -0.04, 0.44, "low")
+    part = common.lines_part("low achievers", [strong_for, weak_against])
+    assert part.verdict == "insufficient evidence" and "more certain" in part.because
+    assert part.certainty.level == "low" and part.needs
+    equal_for = _line("reform trial", "insufficient evidence", -0.04, 0.44, "very low")
+    assert common.lines_part("low achievers", [equal_for, weak_against]).verdict == "contradicted"
 
 
 def test_b7_reaches_both_by_its_threshold(monkeypatch):
-    verdicts = {registry.judge("B7", almost_all=a).parts[0].verdict for a in (0.67, 0.8, 0.9)}
-    assert "contradicted" in verdicts
+    """A share by design type is a lower bound on the share not designed to generalise: below the threshold it
+    is insufficient, never contradicted; a census where nearly all lack such a design supports 'almost all'."""
+    b7 = registry.judge("B7", almost_all=0.9, ci_level=0.9)
+    assert b7.parts[0].deciding.ci_high < 0.9 and b7.verdict == "insufficient evidence"
+    assert "lower bound" in b7.parts[0].because and "contradicted" not in RULES["B7"].admits
     # a census in which 60 of 62 studies lack a design that supports generalisation: 'almost all' holds
     rows = claims_detracking.load_evidence().copy()
     counts = {"E150": 1, "E151": 1, "E152": 40, "E153": 20}
@@ -485,8 +531,13 @@ def test_b14_and_b15_follow_the_claims_they_presuppose(monkeypatch):
 
 
 def test_a1_can_only_show_tracking_is_common():
-    assert registry.judge("A1").verdict == "supported"
-    assert registry.judge("A1", many_countries=10).verdict == "insufficient evidence"
+    """The review's statement about most OECD countries decides, at moderate certainty; the count of documented
+    countries, the declared alternative, is a lower bound that can fall short of 'many'."""
+    a1 = registry.judge("A1")
+    assert a1.verdict == "supported" and a1.certainty.level == "moderate" and "E050" in a1.headline
+    assert registry.judge("A1", many_countries=10).verdict == "supported"
+    assert registry.judge("A1", a1_population_statement=False).verdict == "supported"
+    assert registry.judge("A1", a1_population_statement=False, many_countries=10).verdict == "insufficient evidence"
     assert "lower bound" in RULES["A1"].why_not
 
 
@@ -531,8 +582,9 @@ def test_a_less_certain_line_does_not_outvote_the_lead():
     lead = _line("trials", "contradicted", -0.29, -0.01, "low")
     weaker = _line("reforms", "insufficient evidence", 0.048, 0.36, "very low")
     assert common.lines_part("academic", [weaker, lead]).verdict == "contradicted"
-    spanning = _line("reforms", "insufficient evidence", -0.04, 0.44, "high")
-    assert common.lines_part("academic", [spanning, lead]).verdict == "contradicted"
+    # a more certain line that decides nothing does not outvote the lead when its estimate points the same way
+    spanning_same_way = _line("reforms", "insufficient evidence", -0.44, 0.04, "high")
+    assert common.lines_part("academic", [spanning_same_way, lead]).verdict == "contradicted"
 
 
 def test_b3_uses_one_harm_threshold_in_every_part():

@@ -954,6 +954,57 @@ def egsingle_gaps(n_boot: int = BOOT, seed: int = SEED, min_per_group: int = 20)
     return result
 
 
+@dataclass(frozen=True)
+class GapShare:
+    """The grade-``first`` gap as a share of the grade-``last`` gap (``d_first / d_last``) for ``focal``
+    students, with ``draws`` of that ratio from a seeded school-cluster bootstrap that resamples schools
+    once per replicate and computes both gaps in it: the two grades are measured in the same schools, so
+    their gaps move together, and only a joint resample gives the ratio an interval."""
+
+    focal: str
+    first: int
+    last: int
+    d_first: float
+    d_last: float
+    share: float
+    draws: np.ndarray
+
+    def interval(self, level: float) -> tuple[float, float]:
+        """The percentile interval of the share at ``level``."""
+        tail = 100 * (1 - level) / 2
+        low, high = np.percentile(self.draws, [tail, 100 - tail])
+        return float(low), float(high)
+
+
+def _share_of(y, is_focal, at_first, idx) -> float:
+    first, last = idx[at_first[idx]], idx[~at_first[idx]]
+    d_first, d_last = _d_or_nan(y[first], is_focal[first]), _d_or_nan(y[last], is_focal[last])
+    return d_first / d_last if math.isfinite(d_last) and d_last != 0 else float("nan")
+
+
+@cache
+def egsingle_gap_share(focal: str, first: int, last: int, n_boot: int = 2000, seed: int = SEED) -> GapShare:
+    """:class:`GapShare` of the mathematics gap of ``focal`` (Black or Hispanic) students in the Chicago
+    data, from school grade ``first`` to ``last``."""
+    eg = egsingle_groups()
+    part = eg[eg["ethnicity"].isin([focal, "other"]) & eg["school_grade"].isin([first, last])]
+    if set(part["school_grade"]) != {first, last}:
+        raise ValueError(f"egsingle has no {focal} gap in school grade {first} or {last}")
+    y = part["math"].to_numpy(float)
+    is_focal = (part["ethnicity"] == focal).to_numpy()
+    at_first = (part["school_grade"] == first).to_numpy()
+    every = np.arange(len(y))
+    d_first = _d_or_nan(y[at_first], is_focal[at_first])
+    d_last = _d_or_nan(y[~at_first], is_focal[~at_first])
+    rng = np.random.default_rng(seed)
+    members = _cluster_members(part["schoolid"].to_numpy())
+    draws = np.array([_share_of(y, is_focal, at_first, _resample(rng, len(y), members)) for _ in range(n_boot)])
+    draws = draws[np.isfinite(draws)]
+    if len(draws) < 0.9 * n_boot:
+        raise ValueError("more than 10% of bootstrap resamples lacked a group in one of the two grades")
+    return GapShare(focal, first, last, d_first, d_last, _share_of(y, is_focal, at_first, every), draws)
+
+
 def hsb_with_indicators() -> pd.DataFrame:
     """HSB students joined to schools, with ``catholic`` (0/1) and ``ses_quartile`` (bottom,
     middle, top: quartiles of student SES over all 7,185 students)."""

@@ -270,11 +270,14 @@ _END = {"estimate": "central", "ci_low": "low", "ci_high": "high"}
 
 
 def params_at(calibration_end: str = "estimate", peer_end: str = "estimate", section_cost: float | None = None,
-              epsilon: float | None = None) -> Params:
+              epsilon: float | None = None, h: float | None = None) -> Params:
     """The model's parameters with the peer slope of every band at one end of the causal estimate's interval
     (``peer_end``: ``ci_low``, ``estimate`` or ``ci_high``) and the targeting gain recalibrated, for that peer
     slope, to reproduce the between-class evidence at ``calibration_end`` (so that a larger peer effect is
-    not silently added on top of an effect the evidence already contains)."""
+    not silently added on top of an effect the evidence already contains). ``h``, the fall-off of the marginal
+    targeting gain across subjects (an assumption), is set before the recalibration, which depends on it."""
+    if h is not None and not 0.0 <= h <= 1.0:
+        raise ValueError(f"h must lie in [0, 1], got {h}")
     for name, value in (("calibration_end", calibration_end), ("peer_end", peer_end)):
         if value not in _END:
             raise ValueError(f"{name} must be one of {sorted(_END)}, got '{value}'")
@@ -284,6 +287,8 @@ def params_at(calibration_end: str = "estimate", peer_end: str = "estimate", sec
     p = replace(base, **gammas, epsilon=0.0, alpha=0.0)
     if section_cost is not None:
         p = replace(p, kappa=float(section_cost))
+    if h is not None:
+        p = replace(p, h=float(h))
     target = between_class_evidence()[{"estimate": "estimate", "ci_low": "ci_low", "ci_high": "ci_high"}[calibration_end]]
     p = replace(p, alpha=alpha_for_full_streaming(p, float(target)))
     return replace(p, epsilon=float(epsilon)) if epsilon is not None else p

@@ -182,6 +182,9 @@ def with_effects(evidence: pd.DataFrame, unstated_level: float = UNSTATED_BOUND)
         frame.loc[unstated, "se_raw"] = [se_from_significance(e, unstated_level)
                                          for e in frame.loc[unstated, "estimate_used"]]
     frame["bound_only"] = frame["se_how"].isin(("from significance", UNSTATED))
+    # the level a significance statement speaks at: its printed bound, or the reading of an unprinted one
+    frame["bound_level"] = frame["p_bound"].astype(float).where(frame["se_how"] == "from significance")
+    frame.loc[unstated, "bound_level"] = unstated_level
     sign = frame["sign_more_tracking"].astype("Float64").astype(float).to_numpy() * _orientation(frame)
     frame["orientation_sign"] = sign
     scale = frame["unit"].map(SMD_SCALE).astype(float)  # NaN for units that are not SMDs
@@ -280,6 +283,14 @@ class Synthesis:
         return bool(len(self.rows)) and bool(self.rows["bound_only"].all())
 
     @property
+    def bound_level(self) -> float:
+        """The loosest level among the deciding rows' significance statements (NaN unless bound_only): the
+        statements exclude zero at that level, and no stricter one."""
+        if not self.bound_only or "bound_level" not in self.rows:
+            return float("nan")
+        return float(self.rows["bound_level"].max())
+
+    @property
     def designs(self) -> tuple[str, ...]:
         return tuple(sorted(set(self.rows["design"]))) if len(self.rows) else ()
 
@@ -310,7 +321,7 @@ def _study_level_i2(vi: np.ndarray, sigma2_total: float) -> float:
 def weigh(question: str, contrast: str, *, settings=("K-12",), designs=("RCT", "quasi-experimental"),
           evidence_base: str = "primary, else syntheses", inference: str = "CR2", level: float = 0.95,
           min_studies: int = 1, cr2_min_studies: int = 6, bounds_decide: bool = True,
-          unstated_level: float = 0.05, evidence: pd.DataFrame | None = None) -> Synthesis:
+          unstated_level: float = UNSTATED_BOUND, evidence: pd.DataFrame | None = None) -> Synthesis:
     """Pool the rows that answer ``question`` for ``contrast`` (see the module docstring).
 
     With the book's own evidence (``evidence=None``) results are cached: the multiverse asks the

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..analyses import synthesis
 from ..data.months import load_months
-from ..verdicts.common import certainty_of, study_estimates, weigh
+from ..verdicts.common import certainty_of, clears, study_estimates, tested_low, weigh
 from ..verdicts.parameters import spec_of
 
 __all__ = ["Line", "Question", "QUESTIONS", "Answer", "LineAnswer", "effect_words", "size_word", "months_of_progress",
@@ -127,6 +127,23 @@ def effect_words(estimate: float, lo: float, hi: float, sesoi: float, kind: str 
     if lo > -sesoi:
         return f"no worthwhile {'narrowing' if kind == 'inequality' else 'loss'} ({up_noun} is not ruled out)"
     return f"unclear: the evidence allows anything from {down_noun} to {up_noun}"
+
+
+def significance_words(estimate: float, kind: str = "achievement") -> str:
+    """Words for an estimate whose only uncertainty is a statement of significance that excludes zero at its own
+    level while the book's interval crosses zero: the direction, and that its size is not known."""
+    up, down = ("widens inequality", "narrows inequality") if kind == "inequality" else ("a gain", "a loss")
+    return f"{up if estimate > 0 else down} by its statement of significance, though how much is not known"
+
+
+def _decided_by_statement(s: synthesis.Synthesis, spec: dict) -> bool:
+    """The book's interval crosses zero but the statement of significance, tested at its own level (the
+    verdicts' default), excludes it."""
+    if not (s.bound_only and s.ci_low < 0 < s.ci_high):
+        return False
+    sign = 1 if s.estimate > 0 else -1
+    est, lo = abs(s.estimate), (s.ci_low if sign > 0 else -s.ci_high)
+    return clears(tested_low(lo, est, s.se, True, s.bound_level, spec), 0.0, True)
 
 
 def months_of_progress(effect_size: float) -> int:
@@ -256,6 +273,8 @@ def _line_answer(line: Line, kind: str, spec: dict, evidence: pd.DataFrame | Non
     certainty = certainty_of(s, toward, spec, line.label)
     if s.decides and all(map(math.isfinite, (s.estimate, s.ci_low, s.ci_high))):
         words = effect_words(s.estimate, s.ci_low, s.ci_high, sesoi, "inequality" if kind == "inequality" else kind)
+        if _decided_by_statement(s, spec):
+            words = significance_words(s.estimate, "inequality" if kind == "inequality" else kind)
         months = months_of_progress(s.estimate) if kind == "achievement" else None
     else:
         words, months = "no study with uncertainty", None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..analyses import gaps
 from ..data.evidence import load_evidence
 from .certainty import Downgrade, grade
-from .common import egsingle_gaps, fmt, size_part
+from .common import egsingle_gaps, fmt, gap_share, size_part
 from .core import Deciding, Part
 from .registry import Judgement, rule
 
@@ -99,7 +99,7 @@ def c1(spec) -> Judgement:
                                   f"disabilities {fmt(naep.d)} SD (NAEP grade-4 reading 2009)")
 
 
-@rule("B2", params=("root_share",), admits=("contradicted", "insufficient evidence"),
+@rule("B2", params=("root_share", "ci_level"), admits=("contradicted", "insufficient evidence"),
       why_not="descriptive gaps can show that most of a gap is there before course tracking begins (so tracking is "
               "not its root), but a gap that grows later does not show that tracking caused the growth: the "
               "'supported' side needs students' own tracks and a change in tracking")
@@ -110,26 +110,24 @@ def b2(spec) -> Judgement:
     for group in ("Black", "Hispanic"):
         g = eg[eg["focal_group"] == group].set_index("school_grade")
         entry, later = g.loc[g.index.min()], g.loc[g.index.max()]
-        share = float(entry["d"] / later["d"])
-        # the ratio's interval from the ends of the two gaps' bootstrap intervals: conservative (it
-        # ignores that the two gaps, measured on the same schools, move together), so a share it
-        # places above the threshold is there whatever their correlation
-        low = float(entry["boot_ci_low"] / later["boot_ci_high"])
-        high = float(entry["boot_ci_high"] / later["boot_ci_low"]) if later["boot_ci_low"] > 0 else float("inf")
+        # the share's interval from a joint bootstrap: both grades' gaps from the same resampled schools
+        joint = gap_share(group, int(g.index.min()))
+        share = joint.share
+        low, high = joint.interval(spec["ci_level"])
         deciding = Deciding(f"{group} gap in grade {g.index.min()} as a share of grade {g.index.max()}", share, low,
                             high, unit="share", threshold=share_needed)
         certainty = grade("causal", "descriptive", [Downgrade("indirectness", 1, "one Chicago cohort, grades 1-5")])
         because = (f"{group} gap {fmt(entry['d'])} SD in grade {g.index.min()} (interval {fmt(entry['boot_ci_low'])} "
                    f"to {fmt(entry['boot_ci_high'])}), {fmt(later['d'])} SD in grade {g.index.max()} (interval "
                    f"{fmt(later['boot_ci_low'])} to {fmt(later['boot_ci_high'])}): {share:.0%} present before any "
-                   f"course tracking (conservative interval {low:.0%} to "
-                   f"{'unbounded' if high == float('inf') else f'{high:.0%}'})")
+                   f"course tracking ({100 * spec['ci_level']:.0f}% interval {low:.0%} to {high:.0%}, schools "
+                   f"resampled jointly for both grades; reading groups within a grade-1 class may already exist)")
         if low >= share_needed:
             parts.append(Part(f"origin, {group} students", "contradicted", because, deciding, certainty))
         else:
             parts.append(Part(f"origin, {group} students", "insufficient evidence", because, deciding, certainty,
                               needs=f"the share of the later gap present at entry, with an interval above "
-                                    f"{share_needed:.0%}: a joint bootstrap of both grades, or a larger cohort"))
+                                    f"{share_needed:.0%}: a larger cohort"))
     parts.append(Part("tracking as the cause", "not testable here",
                       "no shipped data set records a student's own track or a change in tracking",
                       needs="students' own tracks and a change in tracking policy (a reform or a cutoff)"))

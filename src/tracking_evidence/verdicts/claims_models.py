@@ -18,27 +18,34 @@ B9_MODELLED = "B9 is normative (an optimum and a charge of ideology): it is mode
 B10_MODELLED = "B10 is a causal claim no shipped data can test: the simulation (simulated, seeded data) is modelled"
 
 
-@rule("B9", params=("equity_weight", "calibration_end", "peer_effect_end", "section_cost"), admits=("modelled",),
+@rule("B9", params=("equity_weight", "calibration_end", "peer_effect_end", "section_cost", "targeting_falloff"), admits=("modelled",),
       why_not=B9_MODELLED)
 def b9(spec) -> Judgement:
-    p = models.params_at(spec["calibration_end"], spec["peer_effect_end"], spec["section_cost"], spec["equity_weight"])
+    p = models.params_at(spec["calibration_end"], spec["peer_effect_end"], spec["section_cost"], spec["equity_weight"],
+                         spec["targeting_falloff"])
     s_star = models.optimum(p)
     regime = models.regime(s_star)
     conclusion = {"none": "no tracking is optimal", "full": "full streaming is optimal",
                   "compromise": "a compromise is optimal"}[regime]
     because = (f"equity weight {spec['equity_weight']:g}, targeting gain at the between-class evidence's "
                f"{spec['calibration_end'].replace('_', ' ')}, peer effect at its {spec['peer_effect_end'].replace('_', ' ')} "
-               f"({p.gamma_bottom:+.2f} SD per SD of peers), section cost {spec['section_cost']:g} SD: optimal share of "
+               f"({p.gamma_bottom:+.2f} SD per SD of peers), section cost {spec['section_cost']:g} SD, fall-off of the "
+               f"targeting gain {spec['targeting_falloff']:g}: optimal share of "
                f"tracked instruction {s_star:.2f}")
     part = Part("the optimum is a compromise, not zero", "modelled", because,
                 Deciding("optimal share of tracked instruction", s_star, unit="share"),
                 not_applicable("a model of value choices"), conclusion=conclusion)
     conditions = models.describe_regimes(models.regimes_over_equity(p))
     upper = models.describe_regimes(models.regimes_over_equity(
-        models.params_at(spec["calibration_end"], "ci_high", spec["section_cost"])))
-    return Judgement("B9", (part,), f"driven by two inputs, the targeting gain and the peer effect: with the causal peer "
-                                   f"effect at {p.gamma_bottom:+.2f} SD per SD of peers, the model's optimum is "
-                                   f"{conditions}; at the upper end of its interval it is {upper}")
+        models.params_at(spec["calibration_end"], "ci_high", spec["section_cost"], h=spec["targeting_falloff"])))
+    falloff = models.describe_regimes(models.regimes_over_equity(
+        models.params_at(spec["calibration_end"], spec["peer_effect_end"], spec["section_cost"], h=1.0)))
+    return Judgement("B9", (part,), f"driven by three inputs, the targeting gain, the peer effect and how fast the gain "
+                                   f"falls off across subjects: with the causal peer effect at {p.gamma_bottom:+.2f} SD "
+                                   f"per SD of peers, the model's optimum is {conditions}; at the upper end of the peer "
+                                   f"effect's interval it is {upper}; if the last subject tracked gained nothing (fall-"
+                                   f"off 1) it would be {falloff}. The targeting gain rests on one trial (Kenya, "
+                                   "grade 1), the peer effect on one cutoff (Boston exam schools)")
 
 
 @cache

@@ -70,15 +70,24 @@ def a2(spec) -> Judgement:
     source = _rows().loc[FIGURE_ROWS["n_analyses"], "quote"]
     counts = [f for f in figures if not YEARS[0] < f < YEARS[1]]
     parts = [figure_part("number of analyses", counts[0], FIGURE_ROWS["n_analyses"])]
+    published = int(_rows().loc[FIGURE_ROWS["n_analyses"], "year"])
     for year in (f for f in figures if YEARS[0] < f < YEARS[1]):
-        found = figure_in_text(year, source)
-        parts.append(Part(f"year {year:g}", "supported" if found else "not verified",
-                          f"{year:g} {'is' if found else 'is not'} in the abstract's sentence",
-                          certainty=_verification_certainty(), needs="" if found else "the abstract's period"))
+        if figure_in_text(year, source):
+            parts.append(Part(f"year {year:g}", "supported", f"{year:g} is in the abstract's sentence",
+                              certainty=_verification_certainty()))
+        elif year == published:
+            # not a year of the period: the year the meta-analysis was published, as coded for the study
+            parts.append(Part(f"year {year:g}", "supported", f"{year:g} is the study's year of publication as coded "
+                              f"from its record ({FIGURE_ROWS['n_analyses']}; 'early' is not checked)",
+                              certainty=_verification_certainty()))
+        else:
+            parts.append(Part(f"year {year:g}", "not verified", f"{year:g} is neither in the abstract's sentence nor "
+                              "the study's year of publication", needs="the abstract's period"))
     parts.append(Part("'random-effects'", "not verified", "the abstract does not say which model was used",
                       needs="the paper's methods section"))
-    return Judgement("A2", tuple(parts), "53 and the period 2000-2021 match the abstract, which calls the 53 units "
-                                         "'analyses' of the selected publications; 'random-effects' is not in it")
+    return Judgement("A2", tuple(parts), f"53 and the period 2000-2021 match the abstract, which calls the 53 units "
+                                         f"'analyses' of the selected publications, and {published} is the year of "
+                                         "publication; 'random-effects' is not in it")
 
 
 @rule("A3", params=(), admits=("supported", "contradicted"))

@@ -43,7 +43,7 @@ from .core import Deciding, Part
 from .parameters import param
 
 __all__ = ["effect_part", "no_harm_part", "counterexample_part", "lines_part", "study_estimates", "size_part",
-           "synthesis_certainty", "no_evidence_certainty", "harm_level", "certainty_of", "clears", "TOUCH", "describe", "fmt", "WEIGHING", "weigh",
+           "synthesis_certainty", "no_evidence_certainty", "harm_level", "certainty_of", "clears", "tested_low", "TOUCH", "describe", "fmt", "WEIGHING", "weigh", "gap_share",
            "LAST_GRADE", "egsingle_gaps", "pilot_numbers"]
 
 
@@ -111,6 +111,25 @@ def clears(lo: float, threshold: float, bound_only: bool) -> bool:
     return lo > threshold or (bound_only and threshold == 0 and lo >= -TOUCH)
 
 
+def tested_low(lo: float, est: float, se: float, bound_only: bool, bound_level: float, spec: dict) -> float:
+    """The lower end the clearing test reads (in the claimed direction). An interval that rests only on
+    statements of significance is, by default (``significance_tested_at``), tested at the looser of the
+    statements' level and the book's: 'p < alpha' excludes zero at alpha and says nothing at a stricter level,
+    so testing it at 95% could never let a statement read at 10% decide. Its imprecision is graded against the
+    book's interval, which crosses zero (one downgrade)."""
+    own = spec.get("significance_tested_at", param("significance_tested_at").default) == "its own level"
+    if not (bound_only and own and math.isfinite(bound_level) and math.isfinite(se)):
+        return lo
+    return est - synthesis._z(min(spec["ci_level"], 1 - bound_level)) * se
+
+
+def at_own_level(lo: float, tested: float, threshold: float) -> str:
+    """Words for a part the statement's own level decided (empty when the book's interval decides alone)."""
+    if lo > threshold or tested == lo:
+        return ""
+    return "; decided by the statement of significance at its own level (the book's interval crosses zero)"
+
+
 def certainty_of(s: Synthesis, threshold: float, spec: dict, what: str, indirect=()):
     """The grade of a part judged on ``s``: very low when no estimate bears on it."""
     if s.status == "no study":
@@ -143,13 +162,15 @@ def effect_part(name: str, s: Synthesis, *, sign: int, sesoi: float, spec: dict,
     if not s.decides:
         return _insufficient(name, s, label, sign, support, unit, what, spec, indirect)
     est, lo, hi = _in_direction(s, sign)
+    low = tested_low(lo, est, s.se, s.bound_only, s.bound_level, spec)
     if hi < sesoi:
         kind = "no worthwhile effect (equivalence)" if lo > -sesoi else "the effect goes the other way"
         part = Part(name, "contradicted", f"{describe(s, unit)}: {kind}", _deciding(s, label, sign, sesoi, unit),
                     synthesis_certainty(s, sesoi * sign, spec, indirect))
         return part
-    if clears(lo, support, s.bound_only):
-        return Part(name, "supported", describe(s, unit), _deciding(s, label, sign, support, unit),
+    if clears(low, support, s.bound_only):
+        return Part(name, "supported", describe(s, unit) + at_own_level(lo, low, support),
+                    _deciding(s, label, sign, support, unit),
                     synthesis_certainty(s, support * sign, spec, indirect))
     return _insufficient(name, s, label, sign, support, unit, what, spec, indirect)
 
@@ -169,9 +190,11 @@ def no_harm_part(name: str, s: Synthesis, *, harm_sign: int, sesoi: float, spec:
     if not s.decides:
         return _insufficient(name, s, label, harm_sign, sesoi, unit, what, spec, indirect)
     est, lo, hi = _in_direction(s, harm_sign)
-    if clears(lo, threshold, s.bound_only):
-        return Part(name, "contradicted", f"{describe(s, unit)}: harm shown", _deciding(s, label, harm_sign, threshold,
-                    unit), synthesis_certainty(s, threshold * harm_sign, spec, indirect))
+    low = tested_low(lo, est, s.se, s.bound_only, s.bound_level, spec)
+    if clears(low, threshold, s.bound_only):
+        return Part(name, "contradicted", f"{describe(s, unit)}: harm shown{at_own_level(lo, low, threshold)}",
+                    _deciding(s, label, harm_sign, threshold, unit),
+                    synthesis_certainty(s, threshold * harm_sign, spec, indirect))
     if hi < sesoi:
         return Part(name, "supported", f"{describe(s, unit)}: no worthwhile harm", _deciding(s, label, harm_sign, sesoi,
                     unit), synthesis_certainty(s, sesoi * harm_sign, spec, indirect))
@@ -186,15 +209,16 @@ def study_estimates(s: Synthesis) -> pd.DataFrame:
     question's direction), SE (the mean of its rows' SEs), design, worst risk of bias, rows, and
     whether its SE is only a significance bound."""
     if not len(s.rows):
-        return pd.DataFrame(columns=["study_id", "estimate", "se", "design", "rob", "rows", "bound_only"])
+        return pd.DataFrame(columns=["study_id", "estimate", "se", "design", "rob", "rows", "bound_only", "bound_level"])
     r = s.rows
     return _study_estimates(synthesis.QUESTIONS[s.question].sign, tuple(r["study_id"]), tuple(r["id"]),
                             tuple(map(float, r["yi"])), tuple(map(float, r["se_used"])), tuple(r["design"]),
-                            tuple(r["risk_of_bias"]), tuple(map(bool, r["bound_only"])))
+                            tuple(r["risk_of_bias"]), tuple(map(bool, r["bound_only"])),
+                            tuple(map(float, r["bound_level"])) if "bound_level" in r else (math.nan,) * len(r))
 
 
 @cache
-def _study_estimates(sign, studies, ids, yi, se, designs, robs, bound_only) -> pd.DataFrame:
+def _study_estimates(sign, studies, ids, yi, se, designs, robs, bound_only, bound_level) -> pd.DataFrame:
     # cached on the rows themselves: many specifications select the same rows
     out = []
     for study in dict.fromkeys(studies):
@@ -202,7 +226,8 @@ def _study_estimates(sign, studies, ids, yi, se, designs, robs, bound_only) -> p
         out.append({"study_id": study, "estimate": sign * sum(yi[i] for i in idx) / len(idx),
                     "se": sum(se[i] for i in idx) / len(idx), "design": designs[idx[0]],
                     "rob": max((robs[i] for i in idx), key=_ROB_ORDER.index), "rows": ", ".join(ids[i] for i in idx),
-                    "bound_only": all(bound_only[i] for i in idx)})
+                    "bound_only": all(bound_only[i] for i in idx),
+                    "bound_level": max(bound_level[i] for i in idx)})
     return pd.DataFrame(out)
 
 
@@ -224,7 +249,8 @@ def counterexample_part(name: str, syntheses, *, against_sign: int, threshold: f
                 continue
             est = against_sign * study.estimate
             lo, hi = est - z * study.se, est + z * study.se
-            if clears(lo, threshold, study.bound_only):
+            low = tested_low(lo, est, study.se, study.bound_only, study.bound_level, spec)
+            if clears(low, threshold, study.bound_only):
                 downgrades = [Downgrade("imprecision", 1, "one study"),
                               Downgrade("indirectness", 1, f"one setting ({study.study_id})")]
                 reason = indirect.get(s.contrast, "") if isinstance(indirect, dict) else indirect
@@ -269,12 +295,21 @@ def _side(p: Part) -> int:
     return 1 if d.ci_low > 0 else -1 if d.ci_high < 0 else 0
 
 
+def _points(p: Part) -> int:
+    """The side of zero a line's estimate lies on (in the claim's direction), 0 without one."""
+    d = p.deciding
+    if d is None or not math.isfinite(d.estimate) or d.estimate == 0:
+        return 0
+    return 1 if d.estimate > 0 else -1
+
+
 def lines_part(name: str, lines: list[Part]) -> Part:
     """One part from several lines of evidence (different interventions, never pooled): the judged lines
     of the highest certainty decide (a line of weaker design or precision does not outvote a stronger
     one); if they disagree, *mixed*. A line that was not judged still counts against the lead when it is
     at least as certain and its interval lies wholly on the other side of zero: two interventions of
-    equal standing pointing opposite ways are *mixed*, whatever thresholds each cleared. With no judged
+    equal standing pointing opposite ways are *mixed*, whatever thresholds each cleared; a line more certain
+    than the lead whose estimate points the other way leaves the part *insufficient evidence*. With no judged
     line, the line of the highest certainty stands for the part (insufficient evidence)."""
     def level(p: Part) -> int:
         return _LEVELS.index(p.certainty.level) if p.certainty is not None and p.certainty.applicable else 4
@@ -289,10 +324,17 @@ def lines_part(name: str, lines: list[Part]) -> Part:
     verdict = lead.verdict if len(verdicts) == 1 else "mixed"
     if verdict in ("supported", "contradicted") and _side(lead):
         against = [p for p in lines if p is not lead and level(p) <= level(lead) and _side(p) == -_side(lead)]
+        stronger = [p for p in lines if level(p) < level(lead) and _points(p) == -_side(lead)]
         if against:
             verdict = "mixed"
             because += (f"; {against[0].name} points the other way with at least the same certainty "
                         f"({against[0].certainty.level}): the lines disagree")
+        elif stronger:
+            # a more certain line that points the other way, though it settles nothing itself, leaves the
+            # less certain line unable to settle the part (second referee, item 2)
+            verdict, lead = "insufficient evidence", stronger[0]
+            because += (f"; {lead.name} is more certain ({lead.certainty.level}) and its estimate points the other "
+                        f"way: the less certain line cannot settle the part")
     needs = lead.needs if verdict not in ("supported", "contradicted", "mixed") else ""
     return Part(name, verdict, because, lead.deciding, lead.certainty, needs=needs)
 
@@ -319,7 +361,7 @@ def weigh(question: str, contrast: str, spec: dict) -> synthesis.Synthesis:
 
 
 WEIGHING = ("settings", "designs", "evidence_base", "inference", "ci_level", "min_studies", "cr2_min_studies", "support_threshold",
-            "bounds_decide", "unstated_significance")
+            "bounds_decide", "unstated_significance", "significance_tested_at")
 
 
 #: The last school grade of the Chicago data used: grade 6 holds 9 scores and is excluded by
@@ -331,6 +373,11 @@ LAST_GRADE = 5
 def egsingle_gaps() -> object:
     table = gaps.egsingle_gaps()
     return table[table["school_grade"] <= LAST_GRADE]
+
+
+def gap_share(group: str, first: int) -> gaps.GapShare:
+    """The grade-``first`` gap as a share of the grade-LAST_GRADE gap, with its joint school bootstrap."""
+    return gaps.egsingle_gap_share(group, first, LAST_GRADE)
 
 
 

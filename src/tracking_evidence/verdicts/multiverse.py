@@ -1,7 +1,7 @@
 """Every analytic choice varied: each claim's verdict over the grid of its declared parameters.
 
 For a claim whose rule declares parameters :math:`P_1, \\dots, P_m` with :math:`n_1, \\dots, n_m`
-values, the specifications are the product of the grids when it has at most ``limit`` (2,000)
+values, the specifications are the product of the grids when it has at most ``limit`` (``LIMIT``)
 members, and otherwise a seeded sample of ``limit`` of them (the default specification always
 included). For each specification the rule is run and its outcome recorded (the verdict, or a
 modelled claim's conclusion). Reported, per claim:
@@ -11,7 +11,10 @@ modelled claim's conclusion). Reported, per claim:
   across its values, of the share of specifications that keep the default outcome);
 - ``flips_at``: for that parameter, the value nearest its default at which, the other parameters
   at their defaults, the outcome changes, with the outcome it changes to (where no single change
-  flips it, the value at which the fewest specifications keep the default outcome).
+  flips it, the value at which the fewest specifications keep the default outcome), followed by every
+  other single change of one parameter, the others at their defaults, that flips it (a robustness share
+  can look high when many specifications change the question and find no study; these say which one
+  choice alone changes the verdict).
 
 Results are cached per claim for the life of the process.
 """
@@ -128,7 +131,23 @@ def _compute(rule) -> Multiverse:
     keep = table["outcome"] == default.outcome
     robustness = float(keep.mean())
     sensitive, flips = _sensitivity(rule, table, keep, default.outcome)
+    others = [text for name, text in _single_flips(rule, default.outcome) if name != sensitive]
+    flips = "; ".join([flips] + others) if flips else "; ".join(others)
     return Multiverse(claim_id, default, table, robustness, sensitive, flips)
+
+
+def _single_flips(rule, default_outcome: str) -> list[tuple[str, str]]:
+    """Every change of one declared parameter (the others at their defaults) that changes the outcome."""
+    out = []
+    for name in rule.params:
+        declared = param(name)
+        for value in declared.values:
+            if value == declared.default:
+                continue
+            outcome = rule.judge(**{name: value}).outcome
+            if outcome != default_outcome:
+                out.append((name, f"if {label(name)} were {value_words(value)}, it would be {outcome}"))
+    return out
 
 
 def _sensitivity(rule, table: pd.DataFrame, keep: pd.Series, default_outcome: str) -> tuple[str, str]:

@@ -124,6 +124,11 @@ declare("unstated_significance", 0.1, (0.05, 0.1),
         "the loosest level in use, as the protocol registered (amendment 2, item 2: the widest interval the words "
         "allow); 0.05, the commonest convention, is the declared alternative",
         bound="no convention calls a result 'significant' above the 10% level")
+declare("significance_tested_at", "its own level", ("its own level", "the book's level"),
+        "an estimate whose only uncertainty is a statement of significance is tested at the statement's own level "
+        "(the looser of it and the book's): 'p < 0.1' excludes zero at 10% and is silent at 5%, so testing it at "
+        "the book's 95% would let no such statement ever decide; its imprecision is still graded against the "
+        "book's interval. Testing at the book's level is the stricter alternative (second referee, item 1)")
 declare("cr2_min_studies", 6, (4, 6, 10),
         "fewest studies for a CR2 interval: its Satterthwaite df fall below about 4 with fewer, where its authors "
         "find it unreliable; 4 is the permissive end, 10 the strict one", cite="pustejovsky2018small")
@@ -134,10 +139,10 @@ declare("bounds_decide", True, (True, False),
 declare("settings", ("K-12",), (("K-12",), ("K-12", "higher education")),
         "the claims are about schools; university tutorial groups and dormitories are a declared alternative, "
         "not evidence by default")
-declare("designs", ("RCT", "quasi-experimental"), (("RCT", "quasi-experimental"),
+declare("designs", ("RCT", "quasi-experimental"), (("RCT",), ("RCT", "quasi-experimental"),
                                                    ("RCT", "quasi-experimental", "descriptive")),
-        "causal claims need designs with a counterfactual; admitting before/after and cross-sectional rows is the "
-        "declared alternative")
+        "causal claims need designs with a counterfactual; randomised trials alone are the stricter alternative, "
+        "admitting before/after and cross-sectional rows the looser one")
 declare("evidence_base", "primary, else syntheses", ("primary, else syntheses", "primary studies", "syntheses"),
         "primary studies and meta-analyses are never pooled together (their estimates overlap); by default primary "
         "studies decide where enough of them carry uncertainty, else a synthesis' own pooled estimate; each base "
@@ -215,6 +220,10 @@ declare("peer_effect_end", "estimate", ("ci_low", "estimate", "ci_high"),
         "Boston exam-school cutoff, E158) every band's peer slope is set: the estimate, about zero, or an end; at the "
         "upper end (0.24 SD per SD of peers) low achievers lose from losing able classmates, the channel by which "
         "tracking could widen gaps in the model")
+declare("targeting_falloff", 0.5, (0.0, 0.5, 1.0),
+        "how fast the marginal gain of tracking one more subject falls (the model's h): 0, every subject gains "
+        "alike (the optimum is then none or all); 1, the last subject gains nothing; no study measures it, so the "
+        "middle is the default and both ends are varied (second referee, item 6: at 1 a compromise is optimal)")
 declare("section_cost", 0.5, (0.0, 0.5, 1.0),
         "achievement cost (SD) of doubling the sections with the same resources: no estimate exists; 0 to 1")
 declare("private_gradient", 0.5, acceleration.DEFAULT_GRADIENTS,
@@ -246,13 +255,18 @@ declare("tracking_contrast", "system tracking", ("system tracking", "course trac
 
 declare("many_countries", 5, (3, 5, 10),
         "'many countries': at least this many with tracking documented at or before secondary age; 3 to 10")
+declare("a1_population_statement", True, (True, False),
+        "whether a review's statement about the majority of OECD countries (E050/E051) decides A1: a statement about "
+        "a population of systems says more than a count of the countries the book happened to collect (second "
+        "referee, item 5); the count alone is the stricter alternative")
 declare("secondary_age_max", 16, (15, 16, 18),
         "the last age of first selection that still counts as 'at the secondary school level' (upper secondary "
         "starts at 15 or 16)")
 declare("almost_all", 0.8, (0.67, 0.8, 0.9),
         "'almost all': at least this share; two thirds to nine in ten")
-declare("strong_certainty", "moderate", ("moderate", "high"),
-        "how certain evidence that detracking enhances equity must be to count as more than 'weak'")
+declare("strong_certainty", "moderate", ("low", "moderate", "high"),
+        "how certain evidence that detracking enhances equity must be to count as more than 'weak': GRADE's moderate "
+        "('the true effect is likely close'); low is the permissive end, high the strict one")
 declare("include_system_reforms", False, (False, True),
         "Source B's 'de-tracking' is US schools' removal of levels; system reforms that delayed selection abroad are a "
         "declared alternative")
@@ -267,10 +281,10 @@ declare("subgroup_correlation", 0.0, (0.0, 0.3, 0.6),
 declare("staffing_support", "common prep period", sections.SUPPORTS,
         "what detracking includes: the supports the evaluated reforms added (Sequoia Union's common prep period, "
         "Chicago's double dose) or none")
-declare("b5_designs", ("RCT", "quasi-experimental"), (("RCT", "quasi-experimental"),
+declare("b5_designs", ("RCT", "quasi-experimental"), (("RCT",), ("RCT", "quasi-experimental"),
                                                       ("RCT", "quasi-experimental", "descriptive")),
         "an 'example' of equitable outcomes after detracking needs a design that attributes them to the reform; "
-        "before/after comparisons are the declared alternative")
+        "randomised trials alone are the stricter alternative, before/after comparisons the looser one")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -292,6 +306,7 @@ LABELS = {
     "min_studies": "the fewest studies an answer needs",
     "inference": "how a pooled interval is built",
     "unstated_significance": "the level at which 'significant' without a level is read",
+    "significance_tested_at": "the level at which a statement of significance is tested",
     "cr2_min_studies": "the fewest studies for cluster-robust (CR2) intervals",
     "bounds_decide": "whether a statement of significance alone may decide",
     "settings": "the settings admitted",
@@ -315,6 +330,8 @@ LABELS = {
     "calibration_end": "where the targeting gain is set in its interval",
     "section_cost": "the achievement cost of more sections",
     "peer_effect_end": "where the peer effect is set in its interval",
+    "a1_population_statement": "whether the review's statement about most OECD countries decides",
+    "targeting_falloff": "how fast the gain of tracking one more subject falls off",
     "private_gradient": "how steeply private acceleration rises with family income",
     "consensus_share": "the share of settings that makes a consensus",
     "minority_share": "the share of settings on each side that makes a literature mixed",
