@@ -368,12 +368,18 @@ def test_one_bad_field_is_refused_with_its_line(tmp_path, line, changes, fragmen
     _raises(_mutated(tmp_path, line, **changes), f"line {line}", *fragments)
 
 
-def test_two_directions_for_one_effect_are_refused_naming_both_rows(tmp_path):
-    rows = _sample()
+def _twin_of_a_different_direction(rows: list) -> list:
+    """A copy of the comparison row, id E999, that gives its effect another direction."""
     twin = list(rows[COMPARISON - 1])
     twin[COLUMNS.index("id")] = "E999"
     old = _value(twin, "direction")
     twin[COLUMNS.index("direction")] = next(d for d in DIRECTIONS if d not in (old, NOT_A_COMPARISON))
+    return twin
+
+
+def test_two_directions_for_one_effect_are_refused_naming_both_rows(tmp_path):
+    rows = _sample()
+    twin = _twin_of_a_different_direction(rows)
     rows.append(twin)
     error = _raises(_write(tmp_path, rows), "directions", _value(twin, "study_id"), "E999",
                     _value(rows[COMPARISON - 1], "id"))
@@ -382,10 +388,7 @@ def test_two_directions_for_one_effect_are_refused_naming_both_rows(tmp_path):
 
 def test_an_alternative_specification_may_differ_in_direction(tmp_path):
     rows = _sample()
-    twin = list(rows[COMPARISON - 1])
-    twin[COLUMNS.index("id")] = "E999"
-    old = _value(twin, "direction")
-    twin[COLUMNS.index("direction")] = next(d for d in DIRECTIONS if d not in (old, NOT_A_COMPARISON))
+    twin = _twin_of_a_different_direction(rows)
     twin[COLUMNS.index("estimate_role")] = "alternative specification"
     rows.append(twin)
     assert len(load_evidence(_write(tmp_path, rows), bib=BIB)) == len(rows) - 1

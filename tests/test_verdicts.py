@@ -251,19 +251,24 @@ def _flip(s):
     return replace(s, estimate=-s.estimate, ci_low=-s.ci_high, ci_high=-s.ci_low)
 
 
+def _verdict_on(monkeypatch, claim_id: str, numbers: tuple[float, float, float]) -> str:
+    """The claim's verdict when every synthesis its rule weighs gives ``numbers`` (estimate, low, high), read
+    in the question's own direction (flipped for the questions in FLIPPED)."""
+    def fake(question, contrast, spec):
+        est, lo, hi = numbers
+        if question in FLIPPED.get(claim_id, ()):
+            est, lo, hi = -est, -hi, -lo
+        return _synthesis(est, lo, hi, question=question, contrast=contrast)
+    _patch_weigh(monkeypatch, fake)
+    return registry.judge(claim_id).verdict
+
+
 @pytest.mark.parametrize("claim_id", ["B3", "B8", "C2", "C6", "B11", "C16", "C12", "C4"])
 def test_weighed_rules_reach_supported_and_contradicted(monkeypatch, claim_id):
     """Rules judged on a synthesis: evidence clearly for the claim and clearly against it give the two
     verdicts (for B3, 'no harm', a benefit of separate provision is what contradicts it)."""
-    outcomes = {}
-    for label, numbers in (("for", (0.4, 0.3, 0.5)), ("against", (-0.2, -0.3, -0.1))):
-        def fake(question, contrast, spec, numbers=numbers):
-            est, lo, hi = numbers
-            if question in FLIPPED.get(claim_id, ()):
-                est, lo, hi = -est, -hi, -lo
-            return _synthesis(est, lo, hi, question=question, contrast=contrast)
-        _patch_weigh(monkeypatch, fake)
-        outcomes[label] = registry.judge(claim_id).verdict
+    outcomes = {label: _verdict_on(monkeypatch, claim_id, numbers)
+                for label, numbers in (("for", (0.4, 0.3, 0.5)), ("against", (-0.2, -0.3, -0.1)))}
     if claim_id == "B3":
         assert outcomes == {"for": "contradicted", "against": "supported"}
     else:
@@ -656,15 +661,8 @@ REACHED_BY = {
 
 def _synthetic_outcomes(monkeypatch, claim_id) -> set[str]:
     """The verdicts a weighed rule gives on evidence clearly for, clearly against, about zero and too wide."""
-    out = set()
-    for numbers in ((0.4, 0.3, 0.5), (-0.2, -0.3, -0.1), (0.0, -0.02, 0.02), (0.1, -0.4, 0.6)):
-        def fake(question, contrast, spec, numbers=numbers):
-            est, lo, hi = numbers
-            if question in FLIPPED.get(claim_id, ()):
-                est, lo, hi = -est, -hi, -lo
-            return _synthesis(est, lo, hi, question=question, contrast=contrast)
-        _patch_weigh(monkeypatch, fake)
-        out.add(registry.judge(claim_id).verdict)
+    out = {_verdict_on(monkeypatch, claim_id, numbers)
+           for numbers in ((0.4, 0.3, 0.5), (-0.2, -0.3, -0.1), (0.0, -0.02, 0.02), (0.1, -0.4, 0.6))}
     monkeypatch.undo()
     return out
 

@@ -976,9 +976,12 @@ class GapShare:
         return float(low), float(high)
 
 
-def _share_of(y, is_focal, at_first, idx) -> float:
+def _two_gaps(y, is_focal, at_first, idx) -> tuple[float, float]:
     first, last = idx[at_first[idx]], idx[~at_first[idx]]
-    d_first, d_last = _d_or_nan(y[first], is_focal[first]), _d_or_nan(y[last], is_focal[last])
+    return _d_or_nan(y[first], is_focal[first]), _d_or_nan(y[last], is_focal[last])
+
+
+def _share_of(d_first: float, d_last: float) -> float:
     return d_first / d_last if math.isfinite(d_last) and d_last != 0 else float("nan")
 
 
@@ -993,16 +996,15 @@ def egsingle_gap_share(focal: str, first: int, last: int, n_boot: int = 2000, se
     y = part["math"].to_numpy(float)
     is_focal = (part["ethnicity"] == focal).to_numpy()
     at_first = (part["school_grade"] == first).to_numpy()
-    every = np.arange(len(y))
-    d_first = _d_or_nan(y[at_first], is_focal[at_first])
-    d_last = _d_or_nan(y[~at_first], is_focal[~at_first])
+    d_first, d_last = _two_gaps(y, is_focal, at_first, np.arange(len(y)))
     rng = np.random.default_rng(seed)
     members = _cluster_members(part["schoolid"].to_numpy())
-    draws = np.array([_share_of(y, is_focal, at_first, _resample(rng, len(y), members)) for _ in range(n_boot)])
+    draws = np.array([_share_of(*_two_gaps(y, is_focal, at_first, _resample(rng, len(y), members)))
+                      for _ in range(n_boot)])
     draws = draws[np.isfinite(draws)]
     if len(draws) < 0.9 * n_boot:
         raise ValueError("more than 10% of bootstrap resamples lacked a group in one of the two grades")
-    return GapShare(focal, first, last, d_first, d_last, _share_of(y, is_focal, at_first, every), draws)
+    return GapShare(focal, first, last, d_first, d_last, _share_of(d_first, d_last), draws)
 
 
 def hsb_with_indicators() -> pd.DataFrame:

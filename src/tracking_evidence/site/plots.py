@@ -336,6 +336,13 @@ def gap_map_plot(table: pd.DataFrame, rows, columns, width: float = 6.4):
     return fig
 
 
+def _excluded_text(stage: pd.DataFrame) -> str:
+    """A PRISMA exclusion box's body: the stage's excluded records in all, then one line per reason."""
+    out = stage[stage["box"].str.startswith("excluded: ")]
+    lines = "\n".join(f"{b[len('excluded: '):]}: {n}" for b, n in zip(out["box"], out["count"]))
+    return f"{int(out['count'].sum()):,}\n{lines}"
+
+
 def prisma_flow(table: pd.DataFrame, width: float = 6.4):
     """The PRISMA 2020 flow diagram of the documented search, drawn from its table
     (:func:`tracking_evidence.analyses.prisma.flow_table`): the main flow down the left (identified,
@@ -366,9 +373,7 @@ def prisma_flow(table: pd.DataFrame, width: float = 6.4):
     arrow(4.8, 11.35, 5.4, 11.35)
     box(0.2, 8.3, 4.6, 1.4, f"Records screened\n{count['records screened']:,}")
     arrow(2.5, 10.6, 2.5, 9.7)
-    screened_out = by_stage["screening"][by_stage["screening"]["box"].str.startswith("excluded: ")]
-    lines = "\n".join(f"{b[len('excluded: '):]}: {n}" for b, n in zip(screened_out["box"], screened_out["count"]))
-    box(5.4, 7.7, 4.4, 2.6, f"Excluded at screening\n{int(screened_out['count'].sum()):,}\n{lines}", "#f4f4f4")
+    box(5.4, 7.7, 4.4, 2.6, f"Excluded at screening\n{_excluded_text(by_stage['screening'])}", "#f4f4f4")
     arrow(4.8, 9.0, 5.4, 9.0)
     box(0.2, 6.2, 4.6, 1.2, f"Reports sought\n{count['reports sought']:,}")
     arrow(2.5, 8.3, 2.5, 7.4)
@@ -376,9 +381,7 @@ def prisma_flow(table: pd.DataFrame, width: float = 6.4):
     arrow(4.8, 6.8, 5.4, 6.8)
     box(0.2, 4.1, 4.6, 1.2, f"Reports assessed\n{count['reports assessed']:,}")
     arrow(2.5, 6.2, 2.5, 5.3)
-    elig_out = by_stage["eligibility"][by_stage["eligibility"]["box"].str.startswith("excluded: ")]
-    lines = "\n".join(f"{b[len('excluded: '):]}: {n}" for b, n in zip(elig_out["box"], elig_out["count"]))
-    box(5.4, 3.8, 4.4, 1.8, f"Excluded at eligibility\n{int(elig_out['count'].sum()):,}\n{lines}", "#f4f4f4")
+    box(5.4, 3.8, 4.4, 1.8, f"Excluded at eligibility\n{_excluded_text(by_stage['eligibility'])}", "#f4f4f4")
     arrow(4.8, 4.7, 5.4, 4.7)
     box(0.2, 1.6, 4.6, 1.6, f"Included\n{count['reports included']} reports, rows of\n{count['new studies included']} "
                             f"studies ({count['new studies with uncertainty']} with uncertainty)", "#dff0e0")

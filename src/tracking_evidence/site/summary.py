@@ -99,10 +99,15 @@ def size_word(estimate: float) -> str:
     return "small" if size < 0.05 else "medium-sized" if size < 0.20 else "large"
 
 
+def _directions(kind: str) -> tuple[str, str]:
+    """The words for an effect up and down: on inequality, widening and narrowing; else a gain and a loss."""
+    return ("widens inequality", "narrows inequality") if kind == "inequality" else ("a gain", "a loss")
+
+
 def effect_words(estimate: float, lo: float, hi: float, sesoi: float, kind: str = "achievement") -> str:
     """The weighed estimate in words a teacher reads, chosen from the interval against the smallest
     effect worth acting on (``sesoi``): about zero, a gain, a loss, or unclear."""
-    up, down = ("widens inequality", "narrows inequality") if kind == "inequality" else ("a gain", "a loss")
+    up, down = _directions(kind)
     up_noun, down_noun = ("a widening", "a narrowing") if kind == "inequality" else ("a gain", "a loss")
     if not all(map(math.isfinite, (estimate, lo, hi))):
         raise ValueError("an estimate and a finite interval are needed to put an effect in words")
@@ -132,7 +137,7 @@ def effect_words(estimate: float, lo: float, hi: float, sesoi: float, kind: str 
 def significance_words(estimate: float, kind: str = "achievement") -> str:
     """Words for an estimate whose only uncertainty is a statement of significance that excludes zero at its own
     level while the book's interval crosses zero: the direction, and that its size is not known."""
-    up, down = ("widens inequality", "narrows inequality") if kind == "inequality" else ("a gain", "a loss")
+    up, down = _directions(kind)
     return f"{up if estimate > 0 else down} by its statement of significance, though how much is not known"
 
 

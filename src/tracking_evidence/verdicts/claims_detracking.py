@@ -12,7 +12,8 @@ from statsmodels.stats.proportion import proportion_confint
 from ..analyses import sections, synthesis
 from ..data.evidence import load_evidence
 from .certainty import Downgrade, grade, not_applicable
-from .common import TOUCH, WEIGHING, describe, effect_part, fmt, lines_part, no_evidence_certainty, size_part, weigh
+from .common import (TOUCH, WEIGHING, describe, effect_part, fmt, lines_part, no_evidence_certainty, size_part,
+                     statement_z, weigh)
 from .core import Deciding, Part
 from .registry import Judgement, rule
 
@@ -230,7 +231,6 @@ def b5(spec) -> Judgement:
     rows = frame[(frame["contrast"] == "detracking reform") & frame["design"].isin(spec["b5_designs"])
                  & frame["setting"].isin(spec["settings"]) & (frame["estimate_role"] == "primary")]
     z = synthesis._z(spec["ci_level"])
-    own = spec["significance_tested_at"] == "its own level"
     examples, candidates = [], []
     for study, g in rows.groupby("study_id"):
         g = g[g["has_uncertainty"]]
@@ -240,7 +240,7 @@ def b5(spec) -> Judgement:
         lo, hi = effect - z * g["se_used"], effect + z * g["se_used"]
         # a statement of significance is tested at its own level (the looser of it and the book's): there its
         # bound just touches zero, and "p < alpha" excludes zero
-        z_test = g["bound_level"].map(lambda a: synthesis._z(min(spec["ci_level"], 1 - a)) if own and a == a else z)
+        z_test = g["bound_level"].map(lambda a: statement_z(a, spec) or z)
         lo_t, hi_t = effect - z_test * g["se_used"], effect + z_test * g["se_used"]
         lo_t = lo_t.where(~(g["bound_only"] & (lo_t.abs() < TOUCH)), TOUCH)
         hi_t = hi_t.where(~(g["bound_only"] & (hi_t.abs() < TOUCH)), -TOUCH)

@@ -43,7 +43,7 @@ from .core import Deciding, Part
 from .parameters import param
 
 __all__ = ["effect_part", "no_harm_part", "counterexample_part", "lines_part", "study_estimates", "size_part",
-           "synthesis_certainty", "no_evidence_certainty", "harm_level", "certainty_of", "clears", "tested_low", "TOUCH", "describe", "fmt", "WEIGHING", "weigh", "gap_share",
+           "synthesis_certainty", "no_evidence_certainty", "harm_level", "certainty_of", "clears", "tested_low", "statement_z", "TOUCH", "describe", "fmt", "WEIGHING", "weigh", "gap_share",
            "LAST_GRADE", "egsingle_gaps", "pilot_numbers"]
 
 
@@ -117,10 +117,20 @@ def tested_low(lo: float, est: float, se: float, bound_only: bool, bound_level: 
     statements' level and the book's: 'p < alpha' excludes zero at alpha and says nothing at a stricter level,
     so testing it at 95% could never let a statement read at 10% decide. Its imprecision is graded against the
     book's interval, which crosses zero (one downgrade)."""
-    own = spec.get("significance_tested_at", param("significance_tested_at").default) == "its own level"
-    if not (bound_only and own and math.isfinite(bound_level) and math.isfinite(se)):
+    if not (bound_only and math.isfinite(se)):
         return lo
-    return est - synthesis._z(min(spec["ci_level"], 1 - bound_level)) * se
+    z = statement_z(bound_level, spec)
+    return lo if z is None else est - z * se
+
+
+def statement_z(bound_level: float, spec: dict) -> float | None:
+    """The z a statement of significance at ``bound_level`` is tested with: that of the looser of its level
+    and the book's, when ``significance_tested_at`` is its own level; None when the book's interval stands
+    (the strict alternative, or no statement)."""
+    own = spec.get("significance_tested_at", param("significance_tested_at").default) == "its own level"
+    if not (own and math.isfinite(bound_level)):
+        return None
+    return synthesis._z(min(spec["ci_level"], 1 - bound_level))
 
 
 def at_own_level(lo: float, tested: float, threshold: float) -> str:

@@ -130,27 +130,35 @@ def _compute(rule) -> Multiverse:
     table = pd.DataFrame(rows)
     keep = table["outcome"] == default.outcome
     robustness = float(keep.mean())
-    sensitive, flips = _sensitivity(rule, table, keep, default.outcome)
-    others = [text for name, text in _single_flips(rule, default.outcome) if name != sensitive]
+    single = _one_at_a_time(rule, default, "min_coverage" in table.columns)
+    sensitive, flips = _sensitivity(rule, table, keep, default.outcome, single)
+    others = [_flip_text(name, value, outcome) for (name, value), outcome in single.items()
+              if name in rule.params and name != sensitive and outcome != default.outcome]
     flips = "; ".join([flips] + others) if flips else "; ".join(others)
     return Multiverse(claim_id, default, table, robustness, sensitive, flips)
 
 
-def _single_flips(rule, default_outcome: str) -> list[tuple[str, str]]:
-    """Every change of one declared parameter (the others at their defaults) that changes the outcome."""
-    out = []
+def _one_at_a_time(rule, default: Judgement, coverage_varied: bool) -> dict[tuple[str, object], str]:
+    """The outcome of every change of one declared parameter, the others at their defaults (and of each
+    ``min_coverage`` when the combination rule is varied), computed once for the sensitivity and the flips."""
+    out = {}
     for name in rule.params:
         declared = param(name)
         for value in declared.values:
-            if value == declared.default:
-                continue
-            outcome = rule.judge(**{name: value}).outcome
-            if outcome != default_outcome:
-                out.append((name, f"if {label(name)} were {value_words(value)}, it would be {outcome}"))
+            if value != declared.default:
+                out[(name, value)] = rule.judge(**{name: value}).outcome
+    if coverage_varied:
+        declared = param("min_coverage")
+        out.update({("min_coverage", c): default.outcome_at(c) for c in declared.values if c != declared.default})
     return out
 
 
-def _sensitivity(rule, table: pd.DataFrame, keep: pd.Series, default_outcome: str) -> tuple[str, str]:
+def _flip_text(name: str, value, outcome: str) -> str:
+    return f"if {label(name)} were {value_words(value)}, it would be {outcome}"
+
+
+def _sensitivity(rule, table: pd.DataFrame, keep: pd.Series, default_outcome: str,
+                 single: dict[tuple[str, object], str]) -> tuple[str, str]:
     names = [n for n in rule.params] + (["min_coverage"] if "min_coverage" in table.columns else [])
     if keep.all() or not names:
         return "", ""
@@ -164,12 +172,8 @@ def _sensitivity(rule, table: pd.DataFrame, keep: pd.Series, default_outcome: st
     order = sorted(range(len(declared.values)), key=lambda i: (abs(i - start), i))
     for i in order[1:]:
         value = declared.values[i]
-        if name == "min_coverage":
-            outcome = rule.judge().outcome_at(value)
-        else:
-            outcome = rule.judge(**{name: value}).outcome
-        if outcome != default_outcome:
-            return name, f"if {label(name)} were {value_words(value)}, it would be {outcome}"
+        if single[(name, value)] != default_outcome:
+            return name, _flip_text(name, value, single[(name, value)])
     shares = keep.groupby(table[name].map(repr)).mean()
     worst = shares.idxmin()
     return name, (f"with {label(name)} at {worst}, {100 * shares.min():.0f}% of specifications keep "
